@@ -1,0 +1,139 @@
+// One bounds-checked reader for every binary format tsbpf parses (ELF, BTF, .BTF.ext, maps).
+//
+// It reads at explicit offsets (the formats are tables addressed by offset, not streams),
+// knows the byte order of the file, returns 64-bit values as bigint, and throws a caller
+// chosen BpfError naming the region and the absolute offset when a read would leave the
+// region. Every read goes through `check`, so no parser can raise a RangeError.
+
+import { ElfError, type BpfError } from "./errors.js";
+
+const textDecoder = new TextDecoder("utf-8", { fatal: false });
+
+/** Builds the error thrown when a read leaves the region; the default is ElfError. */
+export type OutOfBoundsError = (message: string, offset: number, region: string | undefined) => BpfError;
+
+const elfOutOfBounds: OutOfBoundsError = (message, offset, region) =>
+  new ElfError(message, region === undefined ? { offset } : { offset, section: region });
+
+export class ByteReader {
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  readonly littleEndian: boolean;
+  /** Name of the region (e.g. a section name) used in error messages. */
+  readonly region: string | undefined;
+  /** Offset of this region within the whole file, so errors report absolute positions. */
+  readonly base: number;
+  private readonly outOfBounds: OutOfBoundsError;
+
+  constructor(
+    bytes: Uint8Array,
+    littleEndian: boolean,
+    options: { region?: string; base?: number; outOfBounds?: OutOfBoundsError } = {},
+  ) {
+    this.bytes = bytes;
+    // Node Buffers are often views into a shared pool: honour byteOffset.
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.littleEndian = littleEndian;
+    this.region = options.region;
+    this.base = options.base ?? 0;
+    this.outOfBounds = options.outOfBounds ?? elfOutOfBounds;
+  }
+
+  get length(): number {
+    return this.bytes.byteLength;
+  }
+
+  /** Throws unless [offset, offset + size) lies inside the region. */
+  check(offset: number, size: number, what = "data"): void {
+    if (!(offset >= 0 && size >= 0 && offset + size <= this.bytes.byteLength && Number.isSafeInteger(offset + size))) {
+      throw this.fail(`${what} of ${size} bytes at offset ${offset} runs past the end (${this.bytes.byteLength} bytes)`, offset);
+    }
+  }
+
+  /** An error of this reader's kind at a region-relative offset. */
+  fail(message: string, offset: number): BpfError {
+    return this.outOfBounds(message, this.base + offset, this.region);
+  }
+
+  u8(offset: number): number {
+    this.check(offset, 1);
+    return this.bytes[offset];
+  }
+
+  u16(offset: number): number {
+    this.check(offset, 2);
+    return this.view.getUint16(offset, this.littleEndian);
+  }
+
+  i16(offset: number): number {
+    this.check(offset, 2);
+    return this.view.getInt16(offset, this.littleEndian);
+  }
+
+  u32(offset: number): number {
+    this.check(offset, 4);
+    return this.view.getUint32(offset, this.littleEndian);
+  }
+
+  i32(offset: number): number {
+    this.check(offset, 4);
+    return this.view.getInt32(offset, this.littleEndian);
+  }
+
+  u64(offset: number): bigint {
+    this.check(offset, 8);
+    return this.view.getBigUint64(offset, this.littleEndian);
+  }
+
+  i64(offset: number): bigint {
+    this.check(offset, 8);
+    return this.view.getBigInt64(offset, this.littleEndian);
+  }
+
+  /**
+   * A 64-bit file offset or size as a number. Values past 2^53 cannot address anything in
+   * a buffer, so they are reported as out of bounds instead of losing precision.
+   */
+  u64AsNumber(offset: number, what: string): number {
+    const value = this.u64(offset);
+    if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw this.fail(`${what} ${value} is too large`, offset);
+    return Number(value);
+  }
+
+  /** A view (not a copy) of `size` bytes. */
+  slice(offset: number, size: number, what = "data"): Uint8Array {
+    this.check(offset, size, what);
+    return this.bytes.subarray(offset, offset + size);
+  }
+
+  /** A reader for a sub-range, reporting errors against `region`. */
+  sub(offset: number, size: number, region: string | undefined = this.region): ByteReader {
+    return new ByteReader(this.slice(offset, size, region ?? "region"), this.littleEndian, {
+      region,
+      base: this.base + offset,
+      outOfBounds: this.outOfBounds,
+    });
+  }
+
+  /** A NUL-terminated string starting at `offset`; it must end inside the region. */
+  cstring(offset: number): string {
+    this.check(offset, 0, "string");
+    const end = this.bytes.indexOf(0, offset);
+    if (end < 0) throw this.fail(`string at offset ${offset} is not NUL-terminated`, offset);
+    return decodeAscii(this.bytes, offset, end);
+  }
+}
+
+/** Decodes bytes [start, end): a fast path for the ASCII names that fill ELF and BTF string tables. */
+export function decodeAscii(bytes: Uint8Array, start: number, end: number): string {
+  if (end - start < 64) {
+    let text = "";
+    for (let i = start; i < end; i++) {
+      const c = bytes[i];
+      if (c >= 0x80) return textDecoder.decode(bytes.subarray(start, end));
+      text += String.fromCharCode(c);
+    }
+    return text;
+  }
+  return textDecoder.decode(bytes.subarray(start, end));
+}

@@ -1,0 +1,111 @@
+// Section headers: where each section's bytes are and what kind of section it is.
+
+import { ByteReader } from "../common/reader.js";
+import { ElfError } from "../common/errors.js";
+import { SectionHeader, SECTION_HEADER_SIZE, readRecord } from "./layouts.js";
+import { SectionFlags, SectionType } from "./constants.js";
+
+export interface ElfSection {
+  /** Index in the section header table; symbols and relocations refer to sections by it. */
+  readonly index: number;
+  readonly name: string;
+  /** sh_type, one of SectionType. */
+  readonly type: number;
+  /** sh_flags, see SectionFlags (the low 32 bits; BPF objects use no higher flag). */
+  readonly flags: number;
+  /** sh_offset: where the bytes start in the file. */
+  readonly offset: number;
+  /** sh_size: for SHT_NOBITS (.bss) the size in memory, with no bytes in the file. */
+  readonly size: number;
+  readonly link: number;
+  readonly info: number;
+  readonly addralign: number;
+  readonly entsize: number;
+  /** The section's bytes: a view into the file, empty for SHT_NOBITS. */
+  readonly data: Uint8Array;
+}
+
+export function isExecutable(section: ElfSection): boolean {
+  return section.type === SectionType.PROGBITS && (section.flags & SectionFlags.EXECINSTR) !== 0;
+}
+
+/**
+ * Reads `count` section headers at `tableOffset` and names them from the string table at
+ * index `namesIndex` (e_shstrndx; 0 means the sections have no names).
+ */
+export function readSectionHeaders(
+  file: ByteReader,
+  tableOffset: number,
+  count: number,
+  entrySize: number,
+  namesIndex: number,
+): ElfSection[] {
+  if (entrySize < SECTION_HEADER_SIZE) {
+    throw file.fail(`section header size ${entrySize} is smaller than ${SECTION_HEADER_SIZE}`, 58);
+  }
+  file.check(tableOffset, count * entrySize, "section header table");
+  const sections: ElfSection[] = new Array(count);
+  const nameOffsets: number[] = new Array(count);
+  for (let index = 0; index < count; index++) {
+    const at = tableOffset + index * entrySize;
+    const raw = readRecord(SectionHeader, file.bytes, at, file.littleEndian);
+    const offset = toOffset(raw.offset, at + 24, `section ${index} offset`);
+    const size = toOffset(raw.size, at + 32, `section ${index} size`);
+    const hasBytes = raw.type !== SectionType.NOBITS && raw.type !== SectionType.NULL;
+    if (hasBytes && !(offset + size <= file.length)) {
+      throw new ElfError(`section ${index} (offset ${offset}, size ${size}) extends past the end of the file (${file.length} bytes)`, {
+        offset: at,
+      });
+    }
+    nameOffsets[index] = raw.name;
+    sections[index] = {
+      index,
+      name: "",
+      type: raw.type,
+      flags: Number(raw.flags & 0xffffffffn),
+      offset,
+      size,
+      link: raw.link,
+      info: raw.info,
+      addralign: toOffset(raw.addralign, at + 48, `section ${index} alignment`),
+      entsize: toOffset(raw.entsize, at + 56, `section ${index} entry size`),
+      data: hasBytes ? file.bytes.subarray(offset, offset + size) : new Uint8Array(0),
+    };
+  }
+  if (namesIndex !== 0) {
+    const namesSection = sections[namesIndex];
+    if (namesSection === undefined) {
+      throw new ElfError(`section name table index ${namesIndex} is past the ${count} sections`, { offset: 62 });
+    }
+    const names = new StringTable(namesSection, file.littleEndian);
+    for (let index = 0; index < count; index++) {
+      (sections[index] as { name: string }).name = names.get(nameOffsets[index]);
+    }
+  }
+  return sections;
+}
+
+function toOffset(value: bigint, at: number, what: string): number {
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new ElfError(`${what} ${value} is too large`, { offset: at });
+  return Number(value);
+}
+
+/** A string table (SHT_STRTAB): names are NUL-terminated strings at byte offsets into it. */
+export class StringTable {
+  private readonly reader: ByteReader;
+
+  constructor(section: ElfSection, littleEndian: boolean) {
+    if (section.type !== SectionType.STRTAB) {
+      throw new ElfError(`section ${section.index} is used as a string table but has type ${section.type}`, {
+        offset: section.offset,
+        section: section.name || undefined,
+      });
+    }
+    this.reader = new ByteReader(section.data, littleEndian, { region: section.name || `#${section.index}`, base: section.offset });
+  }
+
+  get(offset: number): string {
+    if (offset >= this.reader.length) throw this.reader.fail(`name offset ${offset} is outside the string table`, offset);
+    return this.reader.cstring(offset);
+  }
+}
