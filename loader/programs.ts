@@ -1,0 +1,131 @@
+// Programs: every function symbol in an executable section. Functions in program
+// sections ("xdp", "kprobe/...") are entry points; functions in .text are subprograms
+// that entry points call and that are linked in at load time.
+
+import { SpecError } from "../common/errors.js";
+import { ProgramType } from "../common/uapi.js";
+import { SymbolBinding, SymbolType, isExecutable, type ElfFile, type ElfSymbol } from "../elf/index.js";
+import { decodeInstructions, type Instruction } from "../insn/instruction.js";
+import { INSN_SIZE } from "../insn/opcodes.js";
+import type { FunctionExtent, Reference } from "./references.js";
+import { matchSection } from "./section-names.js";
+
+export class ProgramSpec {
+  /** The function's symbol name: what `program(name)` finds. */
+  name: string;
+  /** The ELF section it was found in ("xdp", "kprobe/do_sys_open", ".text"). */
+  section: string;
+  /** enum bpf_prog_type; ProgramType.UNSPEC when the section name says nothing (set it before load). */
+  type: number;
+  /** expected_attach_type for BPF_PROG_LOAD, when the section name implies one. */
+  expectedAttachType: number | undefined;
+  /** prog_flags: BPF_F_SLEEPABLE for ".s" sections, BPF_F_XDP_HAS_FRAGS for "xdp.frags"... */
+  flags: number;
+  /** What the section name says to attach to: "do_sys_open" in "kprobe/do_sys_open". */
+  attachTarget: string;
+  /** The section name was recognized only by an old loader's bare-prefix rule ("xdp_foo", "prog"). */
+  legacySectionName: boolean;
+  /** Subprograms live in .text and are not loaded on their own. */
+  readonly isSubprogram: boolean;
+  /** Global (visible to other objects) or static. */
+  readonly linkage: "global" | "static";
+  license: string;
+  kernelVersion: number;
+  /** The function's raw 8-byte instruction slots (a copy; the source of truth). */
+  bytes: Uint8Array;
+  readonly littleEndian: boolean;
+  /** Byte offset of the function within its section. */
+  readonly sectionOffset: number;
+  /** Relocations and calls, symbolic; `insn` is a slot index relative to the function's start. */
+  references: Reference[];
+  private decoded: Instruction[] | undefined;
+
+  constructor(init: {
+    name: string;
+    section: string;
+    isSubprogram: boolean;
+    linkage: "global" | "static";
+    license: string;
+    kernelVersion: number;
+    bytes: Uint8Array;
+    littleEndian: boolean;
+    sectionOffset: number;
+    references: Reference[];
+  }) {
+    this.name = init.name;
+    this.section = init.section;
+    this.isSubprogram = init.isSubprogram;
+    this.linkage = init.linkage;
+    this.license = init.license;
+    this.kernelVersion = init.kernelVersion;
+    this.bytes = init.bytes;
+    this.littleEndian = init.littleEndian;
+    this.sectionOffset = init.sectionOffset;
+    this.references = init.references;
+    const match = init.isSubprogram ? undefined : matchSection(init.section);
+    this.type = match?.definition.programType ?? ProgramType.UNSPEC;
+    this.expectedAttachType = match?.definition.attachType;
+    this.flags = match?.definition.flags ?? 0;
+    this.attachTarget = match?.target ?? "";
+    this.legacySectionName = match?.legacy ?? false;
+  }
+
+  /** Number of 8-byte slots (ld_imm64 takes two). */
+  get slotCount(): number {
+    return this.bytes.byteLength / INSN_SIZE;
+  }
+
+  /** The decoded instructions (ld_imm64 as one instruction), decoded on first use. */
+  get instructions(): readonly Instruction[] {
+    this.decoded ??= decodeInstructions(this.bytes, this.littleEndian, { section: this.section, offset: this.sectionOffset });
+    return this.decoded;
+  }
+}
+
+/**
+ * The functions of each executable section, sorted by offset. A function ends where its
+ * symbol's st_size says, or (when the compiler left st_size at 0) where the next begins.
+ */
+export function findFunctions(elf: ElfFile): Map<number, FunctionExtent[]> {
+  const bySection = new Map<number, FunctionExtent[]>();
+  const symbolsBySection = new Map<number, ElfSymbol[]>();
+  for (const symbol of elf.symbols) {
+    if (!isFunctionSymbol(symbol)) continue;
+    const section = elf.sections[symbol.sectionIndex];
+    if (section === undefined || !isExecutable(section)) continue;
+    let list = symbolsBySection.get(section.index);
+    if (list === undefined) symbolsBySection.set(section.index, (list = []));
+    list.push(symbol);
+  }
+  for (const [index, symbols] of symbolsBySection) {
+    const section = elf.sections[index];
+    symbols.sort((a, b) => a.value - b.value);
+    const extents: FunctionExtent[] = [];
+    for (let i = 0; i < symbols.length; i++) {
+      const symbol = symbols[i];
+      const next = i + 1 < symbols.length ? symbols[i + 1].value : section.size;
+      const end = symbol.size > 0 ? symbol.value + symbol.size : next;
+      if (symbol.value % INSN_SIZE !== 0 || end % INSN_SIZE !== 0 || end > section.size || end <= symbol.value) {
+        throw new SpecError(`function spans bytes ${symbol.value}..${end} of ${section.name}, which is not a whole run of instructions`, {
+          part: symbol.name,
+        });
+      }
+      extents.push({ name: symbol.name, symbol, section, start: symbol.value, end });
+    }
+    bySection.set(index, extents);
+  }
+  return bySection;
+}
+
+/**
+ * Functions are STT_FUNC. Clang before 9 left every symbol STT_NOTYPE, so untyped symbols
+ * in code count too, except the assembler's jump labels (LBB0_3, .Ltmp1) that share that type.
+ */
+function isFunctionSymbol(symbol: ElfSymbol): boolean {
+  if (symbol.name === "") return false;
+  if (symbol.type === SymbolType.FUNC) return true;
+  if (symbol.type !== SymbolType.NOTYPE) return false;
+  return symbol.binding !== SymbolBinding.LOCAL || !ASSEMBLER_LABEL.test(symbol.name);
+}
+
+const ASSEMBLER_LABEL = /^(\.L|LBB\d|L\d)/;

@@ -1,0 +1,157 @@
+// References: what a program's relocations mean, kept symbolic until load time.
+//
+// A relocation entry says "slot N of this section refers to symbol S". What that means
+// depends on the instruction at N and on where S lives:
+//
+//   instruction      symbol's section             reference
+//   ld_imm64         .maps / maps                 { kind: "map" }       the map's fd goes in imm
+//   ld_imm64         .data .rodata .bss .data.*   { kind: "data" }      map value + offset
+//   ld_imm64         executable (.text)           { kind: "function" }  callback address (BPF_PSEUDO_FUNC)
+//   call (src=1)     executable                   { kind: "call" }      bpf-to-bpf call
+//   ld_imm64 / call  undefined (SHN_UNDEF)        { kind: "extern" }    kconfig, ksym, kfunc
+//
+// Calls to a function in the same section need no relocation: clang writes the relative
+// offset into imm directly. They become "call" references too, so that linking can move
+// functions around without caring where the target came from.
+
+import { RelocationError } from "../common/errors.js";
+import { SHN_UNDEF, SymbolType, isExecutable, type ElfFile, type ElfRelocation, type ElfSection, type ElfSymbol } from "../elf/index.js";
+import { BPF_LD_IMM64, BPF_PSEUDO_CALL, INSN_SIZE } from "../insn/opcodes.js";
+
+export type Reference =
+  | { readonly kind: "map"; readonly insn: number; readonly map: string }
+  | { readonly kind: "data"; readonly insn: number; readonly section: string; readonly offset: number; readonly symbol: string }
+  | { readonly kind: "call"; readonly insn: number; readonly target: string }
+  | { readonly kind: "function"; readonly insn: number; readonly target: string }
+  | { readonly kind: "extern"; readonly insn: number; readonly symbol: string; readonly call: boolean };
+
+export type ReferenceKind = Reference["kind"];
+
+const BPF_CALL_OPCODE = 0x85; // BPF_JMP | BPF_CALL
+
+/** A function symbol's extent within its section, in bytes. */
+export interface FunctionExtent {
+  readonly name: string;
+  readonly symbol: ElfSymbol;
+  readonly section: ElfSection;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Everything reference resolution needs to know about the object, built once per parse. */
+export interface ReferenceContext {
+  readonly elf: ElfFile;
+  /** Function extents per executable section index, sorted by start. */
+  readonly functions: ReadonlyMap<number, readonly FunctionExtent[]>;
+  /** Sections whose symbols are map definitions (.maps, maps). */
+  readonly mapSections: ReadonlySet<number>;
+  /** Sections holding global data (.data, .rodata*, .bss, .data.*). */
+  readonly dataSections: ReadonlySet<number>;
+}
+
+/** The references of one function: its relocations plus its same-section calls. */
+export function collectReferences(ctx: ReferenceContext, fn: FunctionExtent): Reference[] {
+  const { elf } = ctx;
+  const bytes = fn.section.data;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const le = elf.littleEndian;
+  const references: Reference[] = [];
+  const relocated = new Set<number>();
+
+  for (const relocation of elf.relocationsFor(fn.section)) {
+    if (relocation.offset < fn.start || relocation.offset >= fn.end) continue;
+    const insn = (relocation.offset - fn.start) / INSN_SIZE;
+    const symbol = elf.symbols[relocation.symbolIndex];
+    if (!Number.isInteger(insn) || symbol === undefined) {
+      throw new RelocationError(
+        symbol === undefined ? `relocation names symbol ${relocation.symbolIndex}, which does not exist` : "relocation is not on an instruction boundary",
+        { program: fn.name, instruction: Math.floor(insn), symbol: symbol?.name ?? `#${relocation.symbolIndex}` },
+      );
+    }
+    relocated.add(insn);
+    references.push(classify(ctx, fn, relocation, insn, symbol, view));
+  }
+
+  // Same-section bpf-to-bpf calls: no relocation, the offset is already in imm.
+  for (let at = fn.start; at + INSN_SIZE <= fn.end; at += INSN_SIZE) {
+    const insn = (at - fn.start) / INSN_SIZE;
+    if (bytes[at] === BPF_LD_IMM64) {
+      at += INSN_SIZE;
+      continue;
+    }
+    if (bytes[at] !== BPF_CALL_OPCODE || srcRegister(bytes[at + 1], le) !== BPF_PSEUDO_CALL || relocated.has(insn)) continue;
+    const targetOffset = at + (view.getInt32(at + 4, le) + 1) * INSN_SIZE;
+    const target = functionAt(ctx, fn.section, targetOffset);
+    if (target === undefined) {
+      throw new RelocationError(`call jumps to byte ${targetOffset} of ${fn.section.name}, where no function starts`, {
+        program: fn.name,
+        instruction: insn,
+        symbol: "",
+      });
+    }
+    references.push({ kind: "call", insn, target: target.name });
+  }
+  return references.sort((a, b) => a.insn - b.insn);
+}
+
+function classify(
+  ctx: ReferenceContext,
+  fn: FunctionExtent,
+  relocation: ElfRelocation,
+  insn: number,
+  symbol: ElfSymbol,
+  view: DataView,
+): Reference {
+  const at = relocation.offset;
+  const opcode = view.getUint8(at);
+  const isLoad = opcode === BPF_LD_IMM64;
+  const isCall = opcode === BPF_CALL_OPCODE;
+  const fail = (message: string) => new RelocationError(message, { program: fn.name, instruction: insn, symbol: symbol.name });
+  if (!isLoad && !isCall) {
+    throw fail(`relocation on an instruction with opcode 0x${opcode.toString(16)}; only ld_imm64 and call can be relocated`);
+  }
+  // REL relocations keep their addend in the instruction's immediate (in bytes for ld_imm64).
+  const imm = view.getInt32(at + 4, ctx.elf.littleEndian);
+
+  if (symbol.sectionIndex === SHN_UNDEF) {
+    if (symbol.name === "") throw fail("relocation against an unnamed undefined symbol");
+    return { kind: "extern", insn, symbol: symbol.name, call: isCall };
+  }
+  const section = ctx.elf.sections[symbol.sectionIndex];
+  if (section === undefined) throw fail(`symbol is defined in section ${symbol.sectionIndex}, which does not exist`);
+
+  if (ctx.mapSections.has(section.index)) {
+    if (!isLoad) throw fail(`a call cannot target map section ${section.name}`);
+    const map = symbol.type === SymbolType.SECTION ? mapSymbolAt(ctx, section, symbol.value + imm) : symbol;
+    if (map === undefined) throw fail(`no map is defined at offset ${symbol.value + imm} of ${section.name}`);
+    return { kind: "map", insn, map: map.name };
+  }
+  if (isExecutable(section)) {
+    // Calls: target slot = symbol slot + imm + 1. ld_imm64 of a function: imm is a byte offset.
+    const targetOffset = isCall ? symbol.value + (imm + 1) * INSN_SIZE : symbol.value + imm;
+    const target = functionAt(ctx, section, targetOffset);
+    if (target === undefined) throw fail(`no function starts at byte ${targetOffset} of ${section.name}`);
+    return { kind: isCall ? "call" : "function", insn, target: target.name };
+  }
+  if (ctx.dataSections.has(section.index)) {
+    if (!isLoad) throw fail(`a call cannot target data section ${section.name}`);
+    const offset = symbol.value + imm;
+    if (offset < 0 || offset > section.size) throw fail(`offset ${offset} is outside ${section.name} (${section.size} bytes)`);
+    return { kind: "data", insn, section: section.name, offset, symbol: symbol.type === SymbolType.SECTION ? "" : symbol.name };
+  }
+  throw fail(`symbol lives in section ${section.name}, which is neither code, maps nor global data`);
+}
+
+function srcRegister(regs: number, littleEndian: boolean): number {
+  return littleEndian ? regs >>> 4 : regs & 0x0f;
+}
+
+function functionAt(ctx: ReferenceContext, section: ElfSection, offset: number): FunctionExtent | undefined {
+  return ctx.functions.get(section.index)?.find((f) => f.start === offset);
+}
+
+function mapSymbolAt(ctx: ReferenceContext, section: ElfSection, offset: number): ElfSymbol | undefined {
+  return ctx.elf.symbols.find(
+    (s) => s.sectionIndex === section.index && s.value === offset && s.name !== "" && s.type !== SymbolType.SECTION,
+  );
+}

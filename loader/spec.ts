@@ -1,0 +1,158 @@
+// parseObject: from the bytes of a BPF ELF object to an ObjectSpec, a pure description of
+// what the object contains. Nothing here talks to the kernel or reads the environment:
+// the same bytes always give the same spec (inspect and edit it, then load it).
+
+import { SpecError } from "../common/errors.js";
+import { parseBtf, type Btf } from "../btf/index.js";
+import { EM_BPF, SectionFlags, SectionType, isExecutable, parseElf, type ElfFile, type ElfSection } from "../elf/index.js";
+import { readBtfMaps } from "../maps/btf-maps.js";
+import { readLegacyMaps } from "../maps/legacy-maps.js";
+import type { MapSpec } from "../maps/spec.js";
+import { ProgramSpec, findFunctions } from "./programs.js";
+import { collectReferences, type ReferenceContext } from "./references.js";
+
+/** A global data section (.data, .rodata, .bss, .data.*, .rodata.*): becomes an array map at load. */
+export interface DataSectionSpec {
+  name: string;
+  /** Size in bytes; for .bss there are no bytes in the file, only this size. */
+  size: number;
+  /** Initial contents (zero-filled for .bss). */
+  contents: Uint8Array;
+  readonly: boolean;
+}
+
+export interface ObjectSpec {
+  /** Entry-point programs by name (functions in program sections). */
+  programs: Map<string, ProgramSpec>;
+  /** Functions in .text, linked into the programs that call them. */
+  subprograms: Map<string, ProgramSpec>;
+  maps: Map<string, MapSpec>;
+  dataSections: Map<string, DataSectionSpec>;
+  /** Contents of the "license" section ("GPL", "Dual BSD/GPL"...); "" when absent. */
+  license: string;
+  /** The "version" section (LINUX_VERSION_CODE), 0 when absent: only kprobes on kernels before 5.0 needed it. */
+  kernelVersion: number;
+  littleEndian: boolean;
+  /** The object's .BTF section, parsed on first use; undefined when there is none. */
+  readonly btf: Btf | undefined;
+  /** Raw .BTF.ext bytes, for func_info, line_info and CO-RE relocations. */
+  btfExt: Uint8Array | undefined;
+}
+
+export interface ParseOptions {
+  /** Accept objects whose e_machine is not EM_BPF (some tools write 0). */
+  anyMachine?: boolean;
+}
+
+export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): ObjectSpec {
+  const elf = parseElf(bytes);
+  if (elf.machine !== EM_BPF && !options.anyMachine) {
+    throw new SpecError(`e_machine is ${elf.machine}, not EM_BPF (247): this is not a BPF object`, { part: "ELF header" });
+  }
+  const license = readLicense(elf);
+  const kernelVersion = readVersion(elf);
+  const btfSection = elf.section(".BTF");
+  let btf: Btf | undefined;
+  const getBtf = () => (btf ??= btfSection === undefined ? undefined : parseBtf(btfSection.data));
+
+  const mapSections = new Set<number>();
+  const dataSections = new Map<string, DataSectionSpec>();
+  const dataSectionIndices = new Set<number>();
+  const maps = new Map<string, MapSpec>();
+  for (const section of elf.sections) {
+    if (section.name === ".maps") {
+      mapSections.add(section.index);
+      const objectBtf = getBtf();
+      if (objectBtf === undefined) throw new SpecError("the object has BTF-defined maps but no .BTF section to describe them", { part: ".maps" });
+      for (const map of readBtfMaps(objectBtf)) addMap(maps, map);
+    } else if (section.name === "maps") {
+      mapSections.add(section.index);
+      for (const map of readLegacyMaps(elf, section)) addMap(maps, map);
+    } else if (isDataSection(section)) {
+      dataSectionIndices.add(section.index);
+      dataSections.set(section.name, {
+        name: section.name,
+        size: section.size,
+        contents: section.type === SectionType.NOBITS ? new Uint8Array(section.size) : section.data.slice(),
+        readonly: (section.flags & SectionFlags.WRITE) === 0,
+      });
+    }
+  }
+
+  const functions = findFunctions(elf);
+  const ctx: ReferenceContext = { elf, functions, mapSections, dataSections: dataSectionIndices };
+  const programs = new Map<string, ProgramSpec>();
+  const subprograms = new Map<string, ProgramSpec>();
+  for (const extents of functions.values()) {
+    for (const fn of extents) {
+      const isSubprogram = fn.section.name === ".text";
+      const program = new ProgramSpec({
+        name: fn.name,
+        section: fn.section.name,
+        isSubprogram,
+        linkage: fn.symbol.binding === 0 ? "static" : "global",
+        license,
+        kernelVersion,
+        bytes: fn.section.data.slice(fn.start, fn.end),
+        littleEndian: elf.littleEndian,
+        sectionOffset: fn.start,
+        references: collectReferences(ctx, fn),
+      });
+      const table = isSubprogram ? subprograms : programs;
+      if (table.has(fn.name)) throw new SpecError(`two functions are named ${fn.name}`, { part: fn.section.name });
+      table.set(fn.name, program);
+    }
+  }
+  rejectCodeOutsideFunctions(elf, functions);
+
+  return {
+    programs,
+    subprograms,
+    maps,
+    dataSections,
+    license,
+    kernelVersion,
+    littleEndian: elf.littleEndian,
+    get btf() {
+      return getBtf();
+    },
+    btfExt: elf.section(".BTF.ext")?.data.slice(),
+  };
+}
+
+function addMap(maps: Map<string, MapSpec>, map: MapSpec): void {
+  if (maps.has(map.name)) throw new SpecError(`two maps are named ${map.name}`, { part: map.section });
+  maps.set(map.name, map);
+}
+
+/** .data, .rodata, .bss and their suffixed variants, including string literal sections (.rodata.str1.1). */
+function isDataSection(section: ElfSection): boolean {
+  if ((section.flags & SectionFlags.ALLOC) === 0 || isExecutable(section)) return false;
+  if (section.type !== SectionType.PROGBITS && section.type !== SectionType.NOBITS) return false;
+  return /^\.(data|rodata|bss)(\.|$)/.test(section.name);
+}
+
+function readLicense(elf: ElfFile): string {
+  const section = elf.section("license");
+  if (section === undefined) return "";
+  const end = section.data.indexOf(0);
+  return new TextDecoder().decode(section.data.subarray(0, end < 0 ? section.data.length : end));
+}
+
+function readVersion(elf: ElfFile): number {
+  const section = elf.section("version");
+  if (section === undefined) return 0;
+  if (section.size !== 4) throw new SpecError(`the version section is ${section.size} bytes, expected a 4-byte LINUX_VERSION_CODE`, { part: "version" });
+  return new DataView(section.data.buffer, section.data.byteOffset, 4).getUint32(0, elf.littleEndian);
+}
+
+/** An executable section with code but no function symbol would be silently dropped: refuse it. */
+function rejectCodeOutsideFunctions(elf: ElfFile, functions: Map<number, unknown>): void {
+  for (const section of elf.sections) {
+    if (isExecutable(section) && section.size > 0 && !functions.has(section.index)) {
+      throw new SpecError("the section holds code but no function symbol names it, so no program can be made of it", {
+        part: section.name,
+      });
+    }
+  }
+}

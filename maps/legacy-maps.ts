@@ -1,0 +1,91 @@
+// Map definitions in the `maps` section: fixed C structs, one per map symbol.
+//
+//   libbpf < 1.0 (struct bpf_map_def, 20 bytes):
+//     u32 type, key_size, value_size, max_entries, map_flags
+//   iproute2 (struct bpf_elf_map, 36 bytes, include/bpf_elf.h):
+//     u32 type, size_key, size_value, max_elem, flags, id, pinning, inner_id, inner_idx
+//
+// The section has no header saying which struct it holds, nor how big a record is: like
+// libbpf and iproute2, we divide the section size by the number of map symbols in it.
+// A 36-byte record is iproute2's bpf_elf_map; any other size is bpf_map_def, where bytes
+// past the fields we know must be zero (a non-zero byte is a field we would silently drop).
+
+import { ByteReader } from "../common/reader.js";
+import { SpecError } from "../common/errors.js";
+import { SymbolType, type ElfFile, type ElfSection, type ElfSymbol } from "../elf/index.js";
+import { emptyMapSpec, type MapPinning, type MapSpec } from "./spec.js";
+
+const BPF_MAP_DEF_SIZE = 20;
+const BPF_MAP_DEF_MIN = 16; // up to max_entries: older definitions stopped there
+const BPF_ELF_MAP_SIZE = 36;
+
+/** iproute2's PIN_* values (include/bpf_elf.h). */
+const IPROUTE2_PINNING: Record<number, MapPinning> = { 0: "none", 1: "object-ns", 2: "global-ns" };
+
+export function readLegacyMaps(elf: ElfFile, section: ElfSection): MapSpec[] {
+  const symbols = mapSymbols(elf, section);
+  if (symbols.length === 0) return [];
+  if (section.size % symbols.length !== 0) {
+    throw new SpecError(`section size ${section.size} is not a multiple of its ${symbols.length} map symbols`, { part: section.name });
+  }
+  const recordSize = section.size / symbols.length;
+  const reader = new ByteReader(section.data, elf.littleEndian, { region: section.name, base: section.offset });
+  const iproute2 = recordSize === BPF_ELF_MAP_SIZE;
+  if (!iproute2 && recordSize < BPF_MAP_DEF_MIN) {
+    throw new SpecError(`map records of ${recordSize} bytes are too small for struct bpf_map_def`, { part: section.name });
+  }
+  return symbols.map((symbol) => {
+    if (symbol.value % recordSize !== 0) {
+      throw new SpecError(`map symbol at offset ${symbol.value} is not at a record boundary (records are ${recordSize} bytes)`, {
+        part: symbol.name,
+      });
+    }
+    const record = reader.sub(symbol.value, recordSize, section.name);
+    return iproute2 ? readElfMap(symbol.name, section.name, record) : readMapDef(symbol.name, section.name, record);
+  });
+}
+
+function readMapDef(name: string, section: string, record: ByteReader): MapSpec {
+  const spec = emptyMapSpec(name, "legacy", section);
+  spec.type = record.u32(0);
+  spec.keySize = record.u32(4);
+  spec.valueSize = record.u32(8);
+  spec.maxEntries = record.u32(12);
+  if (record.length >= BPF_MAP_DEF_SIZE) spec.flags = record.u32(16);
+  for (let i = BPF_MAP_DEF_SIZE; i < record.length; i++) {
+    if (record.bytes[i] !== 0) {
+      throw new SpecError(
+        `struct bpf_map_def has ${record.length - BPF_MAP_DEF_SIZE} bytes past map_flags and byte ${i} is not zero: ` +
+          "this loader does not know that field; remove it or use a BTF-defined map in .maps",
+        { part: name },
+      );
+    }
+  }
+  return spec;
+}
+
+function readElfMap(name: string, section: string, record: ByteReader): MapSpec {
+  const spec = emptyMapSpec(name, "iproute2", section);
+  spec.type = record.u32(0);
+  spec.keySize = record.u32(4);
+  spec.valueSize = record.u32(8);
+  spec.maxEntries = record.u32(12);
+  spec.flags = record.u32(16);
+  const pinning = record.u32(24);
+  const mode = IPROUTE2_PINNING[pinning];
+  if (mode === undefined) {
+    throw new SpecError(`unknown iproute2 pinning ${pinning} (expected PIN_NONE 0, PIN_OBJECT_NS 1 or PIN_GLOBAL_NS 2)`, { part: name });
+  }
+  spec.pinning = mode;
+  spec.iproute2 = { id: record.u32(20), innerId: record.u32(28), innerIndex: record.u32(32) };
+  return spec;
+}
+
+/** The symbols that name map definitions: every object or untyped symbol defined in the section. */
+function mapSymbols(elf: ElfFile, section: ElfSection): ElfSymbol[] {
+  return elf.symbols
+    .filter(
+      (s) => s.sectionIndex === section.index && s.name !== "" && (s.type === SymbolType.OBJECT || s.type === SymbolType.NOTYPE),
+    )
+    .sort((a, b) => a.value - b.value);
+}
