@@ -13,6 +13,11 @@ for (const [name, value] of Object.entries(koffi.os.errno)) {
 export const Errno = {
   EPERM: koffi.os.errno.EPERM,
   ENOENT: koffi.os.errno.ENOENT,
+  ESRCH: koffi.os.errno.ESRCH,
+  EBADF: koffi.os.errno.EBADF,
+  ENOMEM: koffi.os.errno.ENOMEM,
+  EFAULT: koffi.os.errno.EFAULT,
+  ERANGE: koffi.os.errno.ERANGE,
   EINTR: koffi.os.errno.EINTR,
   EAGAIN: koffi.os.errno.EAGAIN,
   EACCES: koffi.os.errno.EACCES,

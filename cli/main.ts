@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+import { runDemo } from "./demo.js";
+await runDemo();

@@ -1,0 +1,142 @@
+// Creating the kernel maps of an object: BPF_MAP_CREATE from each MapSpec, reuse of pinned
+// maps, and the single-entry array maps that hold global data sections.
+
+import { existsSync, mkdirSync } from "node:fs";
+import { join, resolve, sep } from "node:path";
+import { SpecError } from "../common/errors.js";
+import { MapFlags, MapType } from "../common/uapi.js";
+import { createMap, freezeMap } from "../syscall/bpf-map.js";
+import { getPinnedObject, pinObject } from "../syscall/bpf-obj.js";
+import type { Fd } from "../syscall/fd.js";
+import { mapInfo } from "../syscall/info.js";
+import { BpfMap, type MapDescription } from "../maps/map.js";
+import type { MapSpec } from "../maps/spec.js";
+import type { DataSectionSpec } from "./spec.js";
+
+export interface MapCreation {
+  /** bpffs directory under which maps are pinned. */
+  readonly pinRoot: string;
+}
+
+export function createMapFromSpec(spec: MapSpec, creation: MapCreation): BpfMap {
+  const pinPath = pinPathFor(spec, creation.pinRoot);
+  if (pinPath !== undefined && existsSync(pinPath)) return reusePinned(spec, pinPath);
+  const fd = createKernelMap(spec);
+  const map = new BpfMap(fd, describe(spec));
+  if (pinPath !== undefined) {
+    try {
+      mkdirSync(resolve(pinPath, ".."), { recursive: true });
+      pinObject(fd, pinPath);
+    } catch (error) {
+      map.close();
+      throw error;
+    }
+  }
+  return map;
+}
+
+function createKernelMap(spec: MapSpec): Fd {
+  let inner: Fd | undefined;
+  try {
+    // Maps of maps need a template of their inner map at creation; it is closed right after.
+    if (spec.innerMap !== undefined) inner = createKernelMap(spec.innerMap);
+    else if (spec.type === MapType.ARRAY_OF_MAPS || spec.type === MapType.HASH_OF_MAPS) {
+      throw new SpecError("a map of maps needs an inner map definition: declare __array(values, struct { ... })", { part: spec.name });
+    }
+    return createMap({
+      type: spec.type,
+      keySize: spec.keySize,
+      valueSize: spec.valueSize,
+      maxEntries: spec.maxEntries,
+      flags: spec.flags,
+      name: spec.name,
+      innerMapFd: inner,
+      numaNode: spec.numaNode,
+      mapExtra: spec.mapExtra,
+    });
+  } finally {
+    inner?.close();
+  }
+}
+
+/**
+ * A pinned map is reused only if it is the map the object declares: same type, sizes, entries
+ * and flags. Anything else would let the program read memory laid out differently.
+ */
+function reusePinned(spec: MapSpec, path: string): BpfMap {
+  const fd = getPinnedObject(path);
+  try {
+    const info = mapInfo(fd);
+    const differences: string[] = [];
+    const compare = (what: string, pinned: number, declared: number) => {
+      if (pinned !== declared) differences.push(`${what} ${pinned} (object declares ${declared})`);
+    };
+    compare("type", info.type, spec.type);
+    compare("key size", info.keySize, spec.keySize);
+    compare("value size", info.valueSize, spec.valueSize);
+    compare("max_entries", info.maxEntries, spec.maxEntries);
+    compare("flags", info.flags, spec.flags);
+    if (differences.length > 0) {
+      throw new SpecError(
+        `the map pinned at ${path} differs: ${differences.join(", ")}; remove the pin (rm ${path}) or fix the definition`,
+        { part: spec.name },
+      );
+    }
+    return new BpfMap(fd, describe(spec));
+  } catch (error) {
+    fd.close();
+    throw error;
+  }
+}
+
+/** Where a map is pinned, or undefined for private maps. The path never leaves pinRoot. */
+export function pinPathFor(spec: MapSpec, pinRoot: string): string | undefined {
+  switch (spec.pinning) {
+    case "none":
+      return undefined;
+    case "by-name":
+      return checkedPinPath(pinRoot, [spec.name], spec);
+    case "global-ns":
+      return checkedPinPath(pinRoot, ["tc", "globals", spec.name], spec);
+    case "object-ns":
+      throw new SpecError("iproute2's PIN_OBJECT_NS pinning is not supported yet; use PIN_GLOBAL_NS or LIBBPF_PIN_BY_NAME", { part: spec.name });
+  }
+}
+
+function checkedPinPath(pinRoot: string, parts: string[], spec: MapSpec): string {
+  const root = resolve(pinRoot);
+  const path = resolve(join(root, ...parts));
+  if (!path.startsWith(root + sep)) throw new SpecError(`pin path ${path} leaves the pin root ${root}`, { part: spec.name });
+  return path;
+}
+
+function describe(spec: MapSpec): MapDescription {
+  return {
+    name: spec.name,
+    type: spec.type,
+    keySize: spec.keySize,
+    valueSize: spec.valueSize,
+    maxEntries: spec.maxEntries,
+    flags: spec.flags,
+  };
+}
+
+/**
+ * A global data section as libbpf lays it out: an array map with one element whose value
+ * is the whole section. .rodata is read-only for programs (BPF_F_RDONLY_PROG) and frozen
+ * after its contents are written, so the verifier can treat its bytes as constants.
+ */
+export function createDataMap(section: DataSectionSpec): BpfMap | undefined {
+  if (section.size === 0) return undefined;
+  const flags = section.readonly ? MapFlags.RDONLY_PROG : 0;
+  const fd = createMap({ type: MapType.ARRAY, keySize: 4, valueSize: section.size, maxEntries: 1, flags, name: section.name });
+  const map = new BpfMap(fd, { name: section.name, type: MapType.ARRAY, keySize: 4, valueSize: section.size, maxEntries: 1, flags });
+  try {
+    map.update(0, section.contents);
+    if (section.readonly) freezeMap(fd, section.name);
+  } catch (error) {
+    map.close();
+    throw error;
+  }
+  return map;
+}

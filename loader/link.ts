@@ -1,0 +1,99 @@
+// Linking: one entry program plus every function it reaches, laid out back to back, with
+// bpf-to-bpf calls and callback addresses pointing at their targets' new positions.
+//
+// The kernel loads a program as one array of instructions; subprograms are found by the
+// verifier through the call instructions' relative offsets (BPF_PSEUDO_CALL: target =
+// call slot + imm + 1) and the ld_imm64 of callbacks (BPF_PSEUDO_FUNC, same rule). In the
+// object those functions live in .text or elsewhere in the section, so the loader appends
+// each one used after the entry program and rewrites the offsets.
+//
+// Compute first, patch second: link() is pure and returns a copy with every call resolved
+// and the references that need kernel objects (maps, data, externs) moved to absolute slots.
+
+import { RelocationError } from "../common/errors.js";
+import { BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, INSN_SIZE } from "../insn/opcodes.js";
+import type { ObjectSpec } from "./spec.js";
+import type { ProgramSpec } from "./programs.js";
+import type { Reference } from "./references.js";
+
+/** A reference that resolution turns into an fd or a value, at an absolute slot of the linked program. */
+export type KernelReference = Extract<Reference, { kind: "map" | "data" | "extern" }> & { readonly function: string };
+
+export interface LinkedProgram {
+  readonly program: ProgramSpec;
+  /** All instruction slots: the entry program followed by the functions it uses. */
+  readonly bytes: Uint8Array;
+  /** Where each function starts, in slots, in link order (the entry program first, at 0). */
+  readonly layout: readonly { readonly name: string; readonly start: number }[];
+  readonly references: readonly KernelReference[];
+}
+
+export function link(spec: ObjectSpec, entry: ProgramSpec): LinkedProgram {
+  const order: ProgramSpec[] = [entry];
+  const start = new Map<ProgramSpec, number>([[entry, 0]]);
+  let slots = entry.slotCount;
+  // Breadth-first over call graph edges; each function is appended once, whoever calls it.
+  for (let i = 0; i < order.length; i++) {
+    for (const reference of order[i].references) {
+      if (reference.kind !== "call" && reference.kind !== "function") continue;
+      const target = findFunction(spec, order[i], reference);
+      if (!start.has(target)) {
+        start.set(target, slots);
+        order.push(target);
+        slots += target.slotCount;
+      }
+    }
+  }
+
+  const bytes = new Uint8Array(slots * INSN_SIZE);
+  const view = new DataView(bytes.buffer);
+  const le = entry.littleEndian;
+  const references: KernelReference[] = [];
+  for (const fn of order) {
+    const base = start.get(fn)!;
+    bytes.set(fn.bytes, base * INSN_SIZE);
+    for (const reference of fn.references) {
+      const slot = base + reference.insn;
+      switch (reference.kind) {
+        case "call":
+        case "function": {
+          const target = start.get(findFunction(spec, fn, reference))!;
+          view.setInt32(slot * INSN_SIZE + 4, target - (slot + 1), le);
+          setSrcRegister(bytes, slot, reference.kind === "call" ? BPF_PSEUDO_CALL : BPF_PSEUDO_FUNC, le);
+          break;
+        }
+        case "map":
+        case "data":
+        case "extern":
+          references.push({ ...reference, insn: slot, function: fn.name });
+          break;
+        default:
+          assertNever(reference);
+      }
+    }
+  }
+  return { program: entry, bytes, layout: order.map((fn) => ({ name: fn.name, start: start.get(fn)! })), references };
+}
+
+/** Subprograms in .text first, then functions of program sections (a call into another section's function). */
+function findFunction(spec: ObjectSpec, caller: ProgramSpec, reference: Extract<Reference, { kind: "call" | "function" }>): ProgramSpec {
+  const target = spec.subprograms.get(reference.target) ?? spec.programs.get(reference.target);
+  if (target === undefined) {
+    throw new RelocationError("calls a function the object does not define (was it removed from the spec?)", {
+      program: caller.name,
+      instruction: reference.insn,
+      symbol: reference.target,
+    });
+  }
+  return target;
+}
+
+/** The src register nibble sits high in byte 1 of a little-endian slot, low in a big-endian one. */
+export function setSrcRegister(bytes: Uint8Array, slot: number, src: number, littleEndian: boolean): void {
+  const at = slot * INSN_SIZE + 1;
+  bytes[at] = littleEndian ? (bytes[at] & 0x0f) | (src << 4) : (bytes[at] & 0xf0) | src;
+}
+
+export function assertNever(value: never): never {
+  throw new Error(`unreachable: ${JSON.stringify(value)}`);
+}

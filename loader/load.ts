@@ -1,0 +1,105 @@
+// load(): from an ObjectSpec to kernel objects. The order is the kernel's:
+//   1. maps (BPF_MAP_CREATE, or reuse of a pinned one), then global data maps with their
+//      initial contents written (and .rodata frozen),
+//   2. per program: link its subprograms, put the map fds into its ld_imm64 instructions,
+//      BPF_PROG_LOAD (with the verifier log on refusal).
+// Everything created is owned by the LoadedObject; if any step fails, all of it is closed
+// before the error leaves load(). The spec is never modified.
+
+import { endianness } from "node:os";
+import { SpecError } from "../common/errors.js";
+import { ProgramType } from "../common/uapi.js";
+import { loadProgram } from "../syscall/prog-load.js";
+import type { BpfMap } from "../maps/map.js";
+import { link } from "./link.js";
+import { resolveReferences } from "./resolve.js";
+import type { ObjectSpec } from "./spec.js";
+import type { ProgramSpec } from "./programs.js";
+import { createMapFromSpec, createDataMap, type MapCreation } from "./create-maps.js";
+import { LoadedObject, Program } from "./object.js";
+
+export interface LoadOptions {
+  /** bpffs directory for pinned maps (LIBBPF_PIN_BY_NAME, iproute2 PIN_GLOBAL_NS). Default /sys/fs/bpf. */
+  pinRoot?: string;
+  /** Names of the programs to load; default all entry programs. */
+  programs?: readonly string[];
+  /** Verifier log level (1, or 2 for every instruction's state) when a log is fetched. */
+  logLevel?: number;
+  /** Receives the verifier's log of each program that loads; by default a log is fetched only on failure. */
+  onVerifierLog?: (program: string, log: string) => void;
+}
+
+export function load(spec: ObjectSpec, options: LoadOptions = {}): LoadedObject {
+  checkByteOrder(spec);
+  const selected = selectPrograms(spec, options.programs);
+  const maps = new Map<string, BpfMap>();
+  const dataMaps = new Map<string, BpfMap>();
+  const programs = new Map<string, Program>();
+  const creation: MapCreation = { pinRoot: options.pinRoot ?? "/sys/fs/bpf" };
+  try {
+    for (const mapSpec of spec.maps.values()) maps.set(mapSpec.name, createMapFromSpec(mapSpec, creation));
+    for (const data of spec.dataSections.values()) {
+      const map = createDataMap(data);
+      if (map !== undefined) dataMaps.set(data.name, map);
+    }
+    for (const program of selected) {
+      const linked = link(spec, program);
+      const insns = resolveReferences(linked, {
+        mapFd: (name) => maps.get(name)?.fd.raw,
+        dataFd: (section) => dataMaps.get(section)?.fd.raw,
+      });
+      const fd = loadProgram(
+        {
+          type: program.type,
+          insns,
+          license: program.license,
+          name: program.name,
+          flags: program.flags,
+          expectedAttachType: program.expectedAttachType,
+          kernVersion: program.kernelVersion,
+        },
+        {
+          logLevel: options.logLevel,
+          onLog: options.onVerifierLog === undefined ? undefined : (log) => options.onVerifierLog!(program.name, log),
+        },
+      );
+      programs.set(program.name, new Program(program, fd));
+    }
+  } catch (error) {
+    for (const p of programs.values()) p.close();
+    for (const m of dataMaps.values()) m.close();
+    for (const m of maps.values()) m.close();
+    throw error;
+  }
+  return new LoadedObject(programs, maps, dataMaps);
+}
+
+function selectPrograms(spec: ObjectSpec, names: readonly string[] | undefined): ProgramSpec[] {
+  const chosen = names === undefined ? [...spec.programs.values()] : names.map((name) => {
+    const program = spec.programs.get(name);
+    if (program === undefined) {
+      throw new SpecError(`no program named ${name}; the object has ${[...spec.programs.keys()].join(", ") || "none"}`, { part: name });
+    }
+    return program;
+  });
+  for (const program of chosen) {
+    if (program.type === ProgramType.UNSPEC) {
+      throw new SpecError(
+        `section "${program.section}" does not say what kind of program this is; set spec.programs.get("${program.name}").type before loading`,
+        { part: program.name },
+      );
+    }
+  }
+  return chosen;
+}
+
+function checkByteOrder(spec: ObjectSpec): void {
+  const host = endianness() === "LE";
+  if (spec.littleEndian !== host) {
+    throw new SpecError(
+      `the object is ${spec.littleEndian ? "little" : "big"}-endian but this machine is ${host ? "little" : "big"}-endian; ` +
+        `compile it with -target ${host ? "bpfel" : "bpfeb"} (or plain -target bpf on this machine)`,
+      { part: "ELF header" },
+    );
+  }
+}

@@ -1,0 +1,211 @@
+// The loaded side of the API: LoadedObject owns the programs and maps that load() created;
+// Program is one loaded program; XdpAttachment is a program attached to an interface.
+
+import { SpecError } from "../common/errors.js";
+import { ProgramType, XdpAction, nameOf } from "../common/uapi.js";
+import { testRun, type TestRunOptions } from "../syscall/bpf-prog.js";
+import { objectFdById, pinObject } from "../syscall/bpf-obj.js";
+import type { Fd } from "../syscall/fd.js";
+import { programInfo, type ProgramInfo } from "../syscall/info.js";
+import { currentNetns, withNetns } from "../syscall/netns.js";
+import { queryXdp, setXdp, xdpModeFlag, XDP_FLAGS_UPDATE_IF_NOEXIST, type XdpMode } from "../syscall/xdp.js";
+import { resolveInterface } from "../syscall/netlink-link.js";
+import type { BpfMap } from "../maps/map.js";
+import type { ProgramSpec } from "./programs.js";
+
+export interface TestRunResult {
+  /** What the program returned; for XDP an action number (XdpAction). */
+  retval: number;
+  /** For XDP programs, the action's name ("PASS", "DROP"...). */
+  action: string | undefined;
+  /** The packet as the program left it. */
+  data: Uint8Array;
+  /** Average run time in nanoseconds, as the kernel measured it. */
+  duration: number;
+}
+
+export class Program {
+  readonly name: string;
+  readonly spec: ProgramSpec;
+  readonly fd: Fd;
+
+  constructor(spec: ProgramSpec, fd: Fd) {
+    this.name = spec.name;
+    this.spec = spec;
+    this.fd = fd;
+  }
+
+  get type(): number {
+    return this.spec.type;
+  }
+
+  /** BPF_OBJ_GET_INFO_BY_FD: id, tag, name, jited length... as bpftool shows them. */
+  info(): ProgramInfo {
+    return programInfo(this.fd);
+  }
+
+  /**
+   * BPF_PROG_TEST_RUN: runs the program in the kernel on `packet` without any network.
+   * `repeat` runs it that many times and reports the average duration.
+   */
+  testRun(packet: Uint8Array, options: Omit<TestRunOptions, "data"> = {}): TestRunResult {
+    const result = testRun(this.fd, { ...options, data: packet });
+    const action = this.spec.type === ProgramType.XDP ? (nameOf(XdpAction, result.retval) as string | undefined) : undefined;
+    return { retval: result.retval, action, data: result.data, duration: result.duration };
+  }
+
+  /** Pins the program in bpffs; the pin keeps it alive after this process exits. */
+  pin(path: string): void {
+    pinObject(this.fd, path);
+  }
+
+  close(): void {
+    this.fd.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+export interface AttachXdpOptions {
+  /** Which program, when the object has more than one XDP program. */
+  program?: string;
+  /**
+   * "native" (driver), "skb" (generic, works everywhere), "offload" (NIC). Without it the
+   * kernel chooses: native when the driver supports XDP, generic otherwise.
+   */
+  mode?: XdpMode;
+  /** Replace a program already attached (atomically: only the one seen when replacing). */
+  replace?: boolean;
+}
+
+export class LoadedObject {
+  constructor(
+    readonly programs: ReadonlyMap<string, Program>,
+    readonly maps: ReadonlyMap<string, BpfMap>,
+    /** Global data maps by section name (".data", ".rodata", ".bss"...). */
+    readonly dataMaps: ReadonlyMap<string, BpfMap>,
+  ) {}
+
+  program(name: string): Program {
+    const program = this.programs.get(name);
+    if (program === undefined) throw new SpecError(`no program named ${name}; loaded: ${[...this.programs.keys()].join(", ") || "none"}`, { part: name });
+    return program;
+  }
+
+  map(name: string): BpfMap {
+    const map = this.maps.get(name) ?? this.dataMaps.get(name);
+    if (map === undefined) throw new SpecError(`no map named ${name}; the object has: ${[...this.maps.keys()].join(", ") || "none"}`, { part: name });
+    return map;
+  }
+
+  /**
+   * Attaches an XDP program to an interface (name or ifindex) of the calling thread's
+   * network namespace through rtnetlink (RTM_SETLINK, IFLA_XDP). Refuses to replace a
+   * program already there unless `replace` is set.
+   */
+  attachXdp(ifindexOrName: number | string, options: AttachXdpOptions = {}): XdpAttachment {
+    const program = this.xdpProgram(options.program);
+    const iface = resolveInterface(ifindexOrName);
+    const existing = options.replace ? attachedProgram(iface.ifindex, options.mode) : undefined;
+    const requestedMode = options.mode ?? existing?.mode;
+    const modeFlag = requestedMode === undefined ? 0 : xdpModeFlag(requestedMode);
+    if (existing !== undefined) {
+      // Replace exactly the program we saw: if another replaced it meanwhile, the kernel refuses.
+      const expected = objectFdById("prog", existing.id);
+      try {
+        setXdp(iface.ifindex, { fd: program.fd, flags: modeFlag, expectedFd: expected, interfaceName: iface.name });
+      } finally {
+        expected.close();
+      }
+    } else {
+      setXdp(iface.ifindex, { fd: program.fd, flags: modeFlag | XDP_FLAGS_UPDATE_IF_NOEXIST, interfaceName: iface.name });
+    }
+    const mode = requestedMode ?? attachedMode(iface.ifindex, program);
+    return new XdpAttachment(iface.ifindex, iface.name, mode, program);
+  }
+
+  private xdpProgram(name: string | undefined): Program {
+    if (name !== undefined) return this.program(name);
+    const xdp = [...this.programs.values()].filter((p) => p.type === ProgramType.XDP);
+    if (xdp.length === 1) return xdp[0];
+    throw new SpecError(
+      xdp.length === 0
+        ? "the object has no XDP program to attach"
+        : `the object has ${xdp.length} XDP programs (${xdp.map((p) => p.name).join(", ")}); say which with { program }`,
+      { part: "attachXdp" },
+    );
+  }
+
+  /** Closes every program and map. Attachments stay in place (like `ip link set xdp`): detach them first. */
+  close(): void {
+    for (const program of this.programs.values()) program.close();
+    for (const map of this.maps.values()) map.close();
+    for (const map of this.dataMaps.values()) map.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** The program attached in `mode` (or in any single mode when none is given), if any. */
+function attachedProgram(ifindex: number, mode: XdpMode | undefined): { id: number; mode: XdpMode } | undefined {
+  const { programs } = queryXdp(ifindex);
+  for (const candidate of ["native", "skb", "offload"] as const) {
+    const id = programs[candidate];
+    if (id !== undefined && (mode === undefined || mode === candidate)) return { id, mode: candidate };
+  }
+  return undefined;
+}
+
+/** After a mode-less attach, which mode the kernel chose. */
+function attachedMode(ifindex: number, program: Program): XdpMode {
+  const info = queryXdp(ifindex);
+  const id = program.info().id;
+  if (info.programs.native === id) return "native";
+  if (info.programs.offload === id) return "offload";
+  return "skb";
+}
+
+/** An XDP program attached to an interface. It remembers the network namespace it was made in. */
+export class XdpAttachment {
+  private readonly netns: Fd;
+  private attached = true;
+
+  constructor(
+    readonly ifindex: number,
+    readonly interfaceName: string,
+    readonly mode: XdpMode,
+    private current: Program,
+  ) {
+    this.netns = currentNetns();
+  }
+
+  get program(): Program {
+    return this.current;
+  }
+
+  /** Atomically swaps in another program: fails if someone else replaced ours meanwhile. */
+  replace(program: Program): void {
+    withNetns(this.netns, () =>
+      setXdp(this.ifindex, { fd: program.fd, flags: xdpModeFlag(this.mode), expectedFd: this.current.fd, interfaceName: this.interfaceName }),
+    );
+    this.current = program;
+  }
+
+  /** Removes the program, only if it is still ours (IFLA_XDP_EXPECTED_FD); idempotent. */
+  detach(): void {
+    if (!this.attached) return;
+    withNetns(this.netns, () =>
+      setXdp(this.ifindex, { fd: -1, flags: xdpModeFlag(this.mode), expectedFd: this.current.fd, interfaceName: this.interfaceName }),
+    );
+    this.attached = false;
+    this.netns.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.detach();
+  }
+}

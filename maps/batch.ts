@@ -1,0 +1,151 @@
+// Batch operations of a BpfMap: many elements per bpf(2) call (Linux 5.6).
+//
+// Lookups walk the map with a resume token (see syscall/bpf-batch.ts for the wire format):
+// call, decode `count` elements, copy out_batch to in_batch, call again, until the kernel
+// answers ENOENT, possibly with a last handful of elements in the same answer. A hash map
+// answers ENOSPC with nothing processed when a single bucket holds more entries than the
+// buffers have room for; the walk then doubles the buffers and resumes from the same token.
+//
+// Updates and deletes stop at the first element that fails and report how many were
+// processed before it. A delete of a missing key is not an error for a BpfMap (delete()
+// returns false), so deleteBatch skips the missing key and carries on with the rest.
+
+import { SyscallError } from "../common/errors.js";
+import { BpfCmd } from "../syscall/constants.js";
+import { MapBatchCall } from "../syscall/bpf-batch.js";
+import { bpfError } from "../syscall/bpf.js";
+import { Errno } from "../syscall/errno.js";
+import type { Codec } from "./codec.js";
+
+export interface BatchOptions {
+  /** Elements per bpf(2) call; default min(max_entries, 4096). */
+  batchSize?: number;
+}
+
+/** What the batch functions need from a BpfMap. */
+export interface BatchTarget<K, V> {
+  fd: number;
+  keyCodec: Codec<K>;
+  valueCodec: Codec<V>;
+  /** `map "name"`, for error messages. */
+  part: string;
+  maxEntries: number;
+}
+
+const DEFAULT_BATCH = 4096;
+const MAX_BATCH = 1 << 20;
+
+function batchSize<K, V>(target: BatchTarget<K, V>, options: BatchOptions): number {
+  return Math.max(1, options.batchSize ?? Math.min(target.maxEntries, DEFAULT_BATCH));
+}
+
+/** BPF_MAP_LOOKUP_BATCH or BPF_MAP_LOOKUP_AND_DELETE_BATCH over the whole map. */
+export function lookupBatch<K, V>(target: BatchTarget<K, V>, cmd: number, options: BatchOptions): Array<[K, V]> {
+  const { keyCodec, valueCodec } = target;
+  const entries: Array<[K, V]> = [];
+  let capacity = batchSize(target, options);
+  let batch = new MapBatchCall(target.fd, keyCodec.size, valueCodec.size, capacity);
+  let resume = false;
+  try {
+    for (;;) {
+      const ret = batch.run(cmd, capacity, { resume });
+      const count = batch.processed;
+      if (ret === -Errno.ENOSPC && count === 0 && capacity < MAX_BATCH) {
+        // One hash bucket holds more than `capacity` entries: grow and resume from the same token.
+        capacity *= 2;
+        const bigger = new MapBatchCall(target.fd, keyCodec.size, valueCodec.size, capacity);
+        bigger.inBatch.bytes.set(batch.inBatch.bytes);
+        batch.free();
+        batch = bigger;
+        continue;
+      }
+      if (ret < 0 && ret !== -Errno.ENOENT) throw bpfError(cmd, -ret, { subject: target.part });
+      const keys = batch.keys;
+      const values = batch.values!;
+      for (let i = 0; i < count; i++) {
+        entries.push([
+          keyCodec.decode(keys.bytes, keys.view, i * keyCodec.size),
+          valueCodec.decode(values.bytes, values.view, i * valueCodec.size),
+        ]);
+      }
+      if (ret === -Errno.ENOENT) return entries;
+      batch.advance();
+      resume = true;
+    }
+  } finally {
+    batch.free();
+  }
+}
+
+/** BPF_MAP_UPDATE_BATCH of every entry; returns how many were stored. */
+export function updateBatch<K, V>(
+  target: BatchTarget<K, V>,
+  entries: Iterable<readonly [K, V]>,
+  elemFlags: number,
+  options: BatchOptions,
+): number {
+  const { keyCodec, valueCodec, part } = target;
+  const capacity = batchSize(target, options);
+  const batch = new MapBatchCall(target.fd, keyCodec.size, valueCodec.size, capacity);
+  const keys = batch.keys;
+  const values = batch.values!;
+  let stored = 0;
+  let filled = 0;
+  const flush = (): void => {
+    if (filled === 0) return;
+    const ret = batch.run(BpfCmd.BPF_MAP_UPDATE_BATCH, filled, { elemFlags });
+    stored += batch.processed;
+    if (ret < 0) throw partialFailure(BpfCmd.BPF_MAP_UPDATE_BATCH, -ret, part, stored, "stored");
+    filled = 0;
+  };
+  try {
+    for (const [key, value] of entries) {
+      keyCodec.encode(key, keys.bytes, keys.view, filled * keyCodec.size, part);
+      valueCodec.encode(value, values.bytes, values.view, filled * valueCodec.size, part);
+      if (++filled === capacity) flush();
+    }
+    flush();
+    return stored;
+  } finally {
+    batch.free();
+  }
+}
+
+/** BPF_MAP_DELETE_BATCH of every key, skipping keys that are not in the map; returns how many were deleted. */
+export function deleteBatch<K, V>(target: BatchTarget<K, V>, keyList: Iterable<K>, options: BatchOptions): number {
+  const { keyCodec, part } = target;
+  const size = keyCodec.size;
+  const capacity = batchSize(target, options);
+  const batch = new MapBatchCall(target.fd, size, 0, capacity);
+  const keys = batch.keys;
+  let deleted = 0;
+  let filled = 0;
+  const flush = (): void => {
+    while (filled > 0) {
+      const ret = batch.run(BpfCmd.BPF_MAP_DELETE_BATCH, filled);
+      const done = batch.processed;
+      deleted += done;
+      if (ret === 0) break;
+      if (ret !== -Errno.ENOENT) throw partialFailure(BpfCmd.BPF_MAP_DELETE_BATCH, -ret, part, deleted, "deleted");
+      // Key `done` is missing: drop it and send the rest again.
+      keys.bytes.copyWithin(0, (done + 1) * size, filled * size);
+      filled -= done + 1;
+    }
+    filled = 0;
+  };
+  try {
+    for (const key of keyList) {
+      keyCodec.encode(key, keys.bytes, keys.view, filled * size, part);
+      if (++filled === capacity) flush();
+    }
+    flush();
+    return deleted;
+  } finally {
+    batch.free();
+  }
+}
+
+function partialFailure(cmd: number, errno: number, part: string, processed: number, verb: string): SyscallError {
+  const error = bpfError(cmd, errno, { subject: part });
+  return new SyscallError(`${error.message} (${processed} elements ${verb} before the failure)`, error, { cause: error });
+}

@@ -1,0 +1,301 @@
+// BpfMap: a loaded map, and the operations user space has on it.
+//
+//     const map = BpfMap.create({ type: MapType.BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 8, maxEntries: 1024, name: "stats" });
+//     map.update(2, 10n);
+//     map.lookup(2);          // 10n
+//     map.lookup(3);          // undefined: a missing key is an ordinary answer
+//     for (const [k, v] of map.entries()) ...
+//     map.close();
+//
+// A BpfMap owns its Fd and one block of native scratch memory holding ready-made
+// bpf_attr blocks and the key/value buffers they point to (syscall/bpf-map.ts,
+// MapElemCalls), so lookup/update/delete encode into the scratch, make one bpf(2) call and
+// decode, without allocating anything but the returned value.
+//
+// Keys and values go through codecs (maps/codec.ts): numbers for 1/2/4-byte scalars,
+// bigints for 8 bytes, Uint8Array otherwise or with `raw: true`, and arrays with one value
+// per possible CPU for per-CPU maps. Named BpfMap so that it never shadows JS's Map.
+
+import { SpecError, SyscallError } from "../common/errors.js";
+import { BpfCmd, MapType, UpdateFlag, mapTypeName } from "../syscall/constants.js";
+import { createMap, freezeMap, MapElemCalls, type MapCreateAttrs } from "../syscall/bpf-map.js";
+import { bpfError } from "../syscall/bpf.js";
+import { getPinnedObject, objectFdById, pinObject } from "../syscall/bpf-obj.js";
+import { possibleCpus } from "../syscall/cpus.js";
+import { Errno } from "../syscall/errno.js";
+import type { Fd } from "../syscall/fd.js";
+import { mapInfo, type MapInfoResult } from "../syscall/info.js";
+import { deleteBatch, lookupBatch, updateBatch, type BatchOptions } from "./batch.js";
+import { defaultCodec, perCpuCodec, type Codec, type MapValue, type Scalar } from "./codec.js";
+
+/** What a BpfMap needs to know about the kernel map behind its Fd. */
+export interface MapDescription {
+  /** The full name (the kernel keeps at most 15 characters of it). */
+  name: string;
+  /** MapType value (BPF_MAP_TYPE_*). */
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+}
+
+export interface BpfMapOptions<K, V> {
+  /** Codec for keys; default: by key size (see maps/codec.ts). */
+  keyCodec?: Codec<K>;
+  /** Codec for one value (for per-CPU maps: one CPU's value); default: by value size. */
+  valueCodec?: Codec<V>;
+  /** Keys and values as Uint8Array whatever their size. */
+  raw?: boolean;
+}
+
+/** BPF_ANY ("any"), BPF_NOEXIST ("noexist"), BPF_EXIST ("exist"), or UpdateFlag bits. */
+export type UpdateFlagInput = "any" | "noexist" | "exist" | number;
+
+const UPDATE_FLAGS = { any: UpdateFlag.BPF_ANY, noexist: UpdateFlag.BPF_NOEXIST, exist: UpdateFlag.BPF_EXIST } as const;
+
+/** Map types whose values hold one copy per possible CPU. */
+const PER_CPU_TYPES: ReadonlySet<number> = new Set([
+  MapType.BPF_MAP_TYPE_PERCPU_HASH,
+  MapType.BPF_MAP_TYPE_PERCPU_ARRAY,
+  MapType.BPF_MAP_TYPE_LRU_PERCPU_HASH,
+  MapType.BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE,
+]);
+
+export function isPerCpuMapType(type: number): boolean {
+  return PER_CPU_TYPES.has(type);
+}
+
+export function updateFlagValue(flag: UpdateFlagInput): number {
+  return typeof flag === "number" ? flag : UPDATE_FLAGS[flag];
+}
+
+export class BpfMap<K = Scalar, V = MapValue> {
+  readonly fd: Fd;
+  readonly name: string;
+  readonly type: number;
+  readonly keySize: number;
+  /** value_size as created: the size of one CPU's value for per-CPU maps. */
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly flags: number;
+  /** True for per-CPU map types: values are arrays with one entry per possible CPU. */
+  readonly perCpu: boolean;
+  readonly keyCodec: Codec<K>;
+  /** Codec for the whole value as the kernel copies it (the per-CPU array for per-CPU maps). */
+  readonly valueCodec: Codec<V>;
+  /** `map "name"`, for error messages. */
+  readonly #part: string;
+  readonly #calls: MapElemCalls;
+
+  /** Takes ownership of `fd`, a map described by `description`. */
+  constructor(fd: Fd, description: MapDescription, options: BpfMapOptions<K, unknown> = {}) {
+    this.fd = fd;
+    this.name = description.name;
+    this.type = description.type;
+    this.keySize = description.keySize;
+    this.valueSize = description.valueSize;
+    this.maxEntries = description.maxEntries;
+    this.flags = description.flags;
+    this.perCpu = isPerCpuMapType(description.type);
+    this.#part = `map ${JSON.stringify(description.name)}`;
+    this.keyCodec = options.keyCodec ?? (defaultCodec(this.keySize, options) as Codec<K>);
+    const one = options.valueCodec ?? defaultCodec(this.valueSize, options);
+    this.valueCodec = (this.perCpu ? perCpuCodec(one, possibleCpus()) : one) as Codec<V>;
+    checkCodecSize(this.#part, "key", this.keyCodec, this.keySize);
+    checkCodecSize(this.#part, "value", one, this.valueSize);
+    this.#calls = new MapElemCalls(fd.raw, this.keySize, this.valueCodec.size);
+  }
+
+  /** BPF_MAP_CREATE and a handle that owns the new map. */
+  static create<K = Scalar, V = MapValue>(attrs: MapCreateAttrs, options: BpfMapOptions<K, unknown> = {}): BpfMap<K, V> {
+    const fd = createMap(attrs);
+    const description = { ...attrs, name: attrs.name ?? "", flags: attrs.flags ?? 0 };
+    return adopt(fd, () => new BpfMap<K, V>(fd, description, options));
+  }
+
+  /** A handle for a map fd of unknown shape: the kernel describes it (BPF_OBJ_GET_INFO_BY_FD). */
+  static fromFd<K = Scalar, V = MapValue>(fd: Fd, options: BpfMapOptions<K, unknown> & { name?: string } = {}): BpfMap<K, V> {
+    return adopt(fd, () => {
+      const info = mapInfo(fd);
+      return new BpfMap<K, V>(fd, { ...info, name: options.name ?? info.name }, options);
+    });
+  }
+
+  /** Opens the map pinned at `path`; `fileFlags` may be FileFlag.BPF_F_RDONLY / BPF_F_WRONLY. */
+  static openPinned<K = Scalar, V = MapValue>(
+    path: string,
+    options: BpfMapOptions<K, unknown> & { name?: string; fileFlags?: number } = {},
+  ): BpfMap<K, V> {
+    return BpfMap.fromFd<K, V>(getPinnedObject(path, options.fileFlags ?? 0), options);
+  }
+
+  /** Opens the map with this global id (as `bpftool map show` lists). */
+  static fromId<K = Scalar, V = MapValue>(id: number, options: BpfMapOptions<K, unknown> & { name?: string } = {}): BpfMap<K, V> {
+    return BpfMap.fromFd<K, V>(objectFdById("map", id), options);
+  }
+
+  get closed(): boolean {
+    return this.fd.closed;
+  }
+
+  /** The value stored under `key`, or undefined when there is none. */
+  lookup(key: K): V | undefined {
+    const calls = this.#ready();
+    this.keyCodec.encode(key, calls.key, calls.keyView, 0, this.#part);
+    const ret = calls.lookup();
+    if (ret === -Errno.ENOENT) return undefined;
+    if (ret < 0) throw this.#error(BpfCmd.BPF_MAP_LOOKUP_ELEM, ret);
+    return this.valueCodec.decode(calls.value, calls.valueView, 0);
+  }
+
+  /** Stores `value` under `key`; `flag` "noexist" / "exist" make it conditional (EEXIST / ENOENT otherwise). */
+  update(key: K, value: V, flag: UpdateFlagInput = "any"): void {
+    const calls = this.#ready();
+    this.keyCodec.encode(key, calls.key, calls.keyView, 0, this.#part);
+    this.valueCodec.encode(value, calls.value, calls.valueView, 0, this.#part);
+    const ret = calls.update(updateFlagValue(flag));
+    if (ret < 0) throw this.#error(BpfCmd.BPF_MAP_UPDATE_ELEM, ret);
+  }
+
+  /** Deletes `key`; false when it was not there. */
+  delete(key: K): boolean {
+    const calls = this.#ready();
+    this.keyCodec.encode(key, calls.key, calls.keyView, 0, this.#part);
+    const ret = calls.delete();
+    if (ret === -Errno.ENOENT) return false;
+    if (ret < 0) throw this.#error(BpfCmd.BPF_MAP_DELETE_ELEM, ret);
+    return true;
+  }
+
+  /** Removes `key` and returns its value, atomically (hash maps since 5.14); undefined when absent. */
+  lookupAndDelete(key: K): V | undefined {
+    const calls = this.#ready();
+    this.keyCodec.encode(key, calls.key, calls.keyView, 0, this.#part);
+    const ret = calls.lookupAndDelete();
+    if (ret === -Errno.ENOENT) return undefined;
+    if (ret < 0) throw this.#error(BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_ELEM, ret);
+    return this.valueCodec.decode(calls.value, calls.valueView, 0);
+  }
+
+  /**
+   * The keys, in the kernel's order (BPF_MAP_GET_NEXT_KEY). Deleting the current key of a
+   * hash map while iterating makes the kernel start over from the first key; to delete
+   * while walking, collect the keys first or use deleteBatch().
+   */
+  *keys(): IterableIterator<K> {
+    const cursor = new Uint8Array(this.keySize);
+    const cursorView = new DataView(cursor.buffer);
+    for (let first = true; ; first = false) {
+      const calls = this.#ready();
+      if (!first) calls.key.set(cursor);
+      const ret = calls.nextKeyAfter(first);
+      if (ret === -Errno.ENOENT) return;
+      if (ret < 0) throw this.#error(BpfCmd.BPF_MAP_GET_NEXT_KEY, ret);
+      cursor.set(calls.nextKey);
+      yield this.keyCodec.decode(cursor, cursorView, 0);
+    }
+  }
+
+  /** [key, value] pairs; a key deleted between the two steps is skipped. */
+  *entries(): IterableIterator<[K, V]> {
+    for (const key of this.keys()) {
+      const value = this.lookup(key);
+      if (value !== undefined) yield [key, value];
+    }
+  }
+
+  [Symbol.iterator](): IterableIterator<[K, V]> {
+    return this.entries();
+  }
+
+  /** Every entry, read with BPF_MAP_LOOKUP_BATCH in batches of `batchSize` (Linux 5.6). */
+  lookupBatch(options: BatchOptions = {}): Array<[K, V]> {
+    return lookupBatch(this.#batchTarget(), BpfCmd.BPF_MAP_LOOKUP_BATCH, options);
+  }
+
+  /** Every entry, removed from the map as it is read (BPF_MAP_LOOKUP_AND_DELETE_BATCH; hash maps). */
+  lookupAndDeleteBatch(options: BatchOptions = {}): Array<[K, V]> {
+    return lookupBatch(this.#batchTarget(), BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_BATCH, options);
+  }
+
+  /** Stores all `entries` with BPF_MAP_UPDATE_BATCH; returns how many were stored. */
+  updateBatch(entries: Iterable<readonly [K, V]>, flag: UpdateFlagInput = "any", options: BatchOptions = {}): number {
+    return updateBatch(this.#batchTarget(), entries, updateFlagValue(flag), options);
+  }
+
+  /** Deletes `keys` with BPF_MAP_DELETE_BATCH; missing keys are skipped; returns how many were deleted. */
+  deleteBatch(keys: Iterable<K>, options: BatchOptions = {}): number {
+    return deleteBatch(this.#batchTarget(), keys, options);
+  }
+
+  /** Pins the map at `path` in a BPF filesystem, so it outlives this process. */
+  pin(path: string): void {
+    this.#ready();
+    pinObject(this.fd, path);
+  }
+
+  /** Makes the map read-only for user space from now on (BPF_MAP_FREEZE); programs can still write it. */
+  freeze(): void {
+    this.#ready();
+    freezeMap(this.fd, this.#part);
+  }
+
+  /** What the kernel reports about the map: id, name, sizes, flags, BTF ids. */
+  info(): MapInfoResult {
+    this.#ready();
+    return mapInfo(this.fd);
+  }
+
+  /** Releases the scratch memory and closes the fd; later calls do nothing. */
+  close(): void {
+    if (!this.#calls.freed) this.#calls.free();
+    this.fd.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  toString(): string {
+    return `BpfMap(${this.name}, ${mapTypeName(this.type)}, key ${this.keySize}, value ${this.valueSize}, max ${this.maxEntries})`;
+  }
+
+  #ready(): MapElemCalls {
+    if (this.#calls.freed || this.fd.closed) {
+      throw new SyscallError(`${this.#part} is closed`, { operation: "map", errno: Errno.EBADF, errnoName: "EBADF" });
+    }
+    return this.#calls;
+  }
+
+  #error(cmd: number, ret: number): SyscallError {
+    return bpfError(cmd, -ret, { subject: this.#part });
+  }
+
+  #batchTarget() {
+    this.#ready();
+    return {
+      fd: this.fd.raw,
+      keyCodec: this.keyCodec,
+      valueCodec: this.valueCodec,
+      part: this.#part,
+      maxEntries: this.maxEntries,
+    };
+  }
+}
+
+function checkCodecSize(part: string, role: string, codec: Codec<unknown>, size: number): void {
+  if (codec.size !== size) {
+    throw new SpecError(`the ${role} codec encodes ${codec.size} bytes but the map's ${role}s are ${size} bytes`, { part });
+  }
+}
+
+/** Runs `make` and closes `fd` if it throws, so a half-built handle never leaks the fd. */
+function adopt<T>(fd: Fd, make: () => T): T {
+  try {
+    return make();
+  } catch (error) {
+    fd.close();
+    throw error;
+  }
+}

@@ -1,0 +1,223 @@
+// bpf(2) commands on maps: BPF_MAP_CREATE, the element commands and BPF_MAP_FREEZE.
+//
+//     union bpf_attr {
+//       struct { __u32 map_type, key_size, value_size, max_entries, map_flags,
+//                inner_map_fd, numa_node; char map_name[16]; __u32 map_ifindex, btf_fd,
+//                btf_key_type_id, btf_value_type_id, btf_vmlinux_value_type_id;
+//                __u64 map_extra; };                                  // BPF_MAP_CREATE
+//       struct { __u32 map_fd; __aligned_u64 key;
+//                union { __aligned_u64 value, next_key; }; __u64 flags; }; // BPF_MAP_*_ELEM
+//     };
+//
+// The element commands are the hot path. MapElemCalls keeps, per map, one native block
+// holding two ready attrs plus the key, value and next-key scratch they point to, so a
+// lookup is: write the key bytes, call, read the value bytes. No allocation, no throw:
+// each call returns 0 or the negated errno and the map handle decides what ENOENT means.
+
+import { BpfCmd, MapFlag, MapType } from "./constants.js";
+import { Attr, writeU64 } from "./attr.js";
+import { bpfCall, bpfFdCall, sysBpf } from "./bpf.js";
+import type { Fd } from "./fd.js";
+import { MapCreateAttr, MapElemAttr, offsetofend } from "./layout.js";
+import { NativeBuffer } from "./native.js";
+
+/** The attributes of BPF_MAP_CREATE, named after the bpf_attr fields. */
+export interface MapCreateAttrs {
+  /** MapType value (BPF_MAP_TYPE_*). */
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  /** MapFlag bits (BPF_F_*). */
+  flags?: number;
+  /** Object name; sent as at most 15 characters of [A-Za-z0-9_.] (see objectName). */
+  name?: string;
+  /** For ARRAY_OF_MAPS / HASH_OF_MAPS: a map of the inner type. */
+  innerMapFd?: Fd | number;
+  /** NUMA node; used by the kernel only with BPF_F_NUMA_NODE. */
+  numaNode?: number;
+  /** Create the map on this network device (offload). */
+  ifindex?: number;
+  btfFd?: Fd | number;
+  btfKeyTypeId?: number;
+  btfValueTypeId?: number;
+  btfVmlinuxValueTypeId?: number;
+  /** Per-type extra (bloom filter: number of hash functions in the low 4 bits). Linux 5.16. */
+  mapExtra?: number | bigint;
+}
+
+/** BPF_MAP_CREATE: a new map, owned by the returned Fd. */
+export function createMap(attrs: MapCreateAttrs): Fd {
+  const usesExtra = attrs.mapExtra !== undefined && attrs.mapExtra !== 0 && attrs.mapExtra !== 0n;
+  const usesBtf = attrs.btfFd !== undefined || attrs.btfVmlinuxValueTypeId !== undefined;
+  const attr = new Attr(
+    usesExtra ? MapCreateAttr.map_extra : usesBtf ? MapCreateAttr.btf_vmlinux_value_type_id : MapCreateAttr.map_ifindex,
+  );
+  try {
+    attr
+      .u32(MapCreateAttr.map_type, attrs.type)
+      .u32(MapCreateAttr.key_size, attrs.keySize)
+      .u32(MapCreateAttr.value_size, attrs.valueSize)
+      .u32(MapCreateAttr.max_entries, attrs.maxEntries)
+      .u32(MapCreateAttr.map_flags, attrs.flags ?? 0)
+      .u32(MapCreateAttr.inner_map_fd, rawFd(attrs.innerMapFd))
+      .u32(MapCreateAttr.numa_node, attrs.numaNode ?? 0)
+      .name(MapCreateAttr.map_name, attrs.name)
+      .u32(MapCreateAttr.map_ifindex, attrs.ifindex ?? 0);
+    if (usesBtf || usesExtra) {
+      attr
+        .u32(MapCreateAttr.btf_fd, rawFd(attrs.btfFd))
+        .u32(MapCreateAttr.btf_key_type_id, attrs.btfKeyTypeId ?? 0)
+        .u32(MapCreateAttr.btf_value_type_id, attrs.btfValueTypeId ?? 0)
+        .u32(MapCreateAttr.btf_vmlinux_value_type_id, attrs.btfVmlinuxValueTypeId ?? 0);
+    }
+    if (usesExtra) attr.u64(MapCreateAttr.map_extra, attrs.mapExtra ?? 0);
+    return bpfFdCall(BpfCmd.BPF_MAP_CREATE, attr, {
+      subject: attrs.name === undefined ? "a map" : `map ${JSON.stringify(attrs.name)}`,
+      causes: mapCreateCauses(attrs),
+    });
+  } finally {
+    attr.free();
+  }
+}
+
+const NO_KEY_TYPES: readonly number[] = [
+  MapType.BPF_MAP_TYPE_QUEUE,
+  MapType.BPF_MAP_TYPE_STACK,
+  MapType.BPF_MAP_TYPE_BLOOM_FILTER,
+  MapType.BPF_MAP_TYPE_RINGBUF,
+  MapType.BPF_MAP_TYPE_USER_RINGBUF,
+];
+const ARRAY_TYPES: readonly number[] = [
+  MapType.BPF_MAP_TYPE_ARRAY,
+  MapType.BPF_MAP_TYPE_PERCPU_ARRAY,
+  MapType.BPF_MAP_TYPE_PROG_ARRAY,
+  MapType.BPF_MAP_TYPE_PERF_EVENT_ARRAY,
+  MapType.BPF_MAP_TYPE_CGROUP_ARRAY,
+  MapType.BPF_MAP_TYPE_ARRAY_OF_MAPS,
+];
+
+/** EINVAL explanations computed from the attributes themselves, checked in the kernel's order. */
+function mapCreateCauses(attrs: MapCreateAttrs): Record<string, string> {
+  const causes: string[] = [];
+  const ringBuffer = attrs.type === MapType.BPF_MAP_TYPE_RINGBUF || attrs.type === MapType.BPF_MAP_TYPE_USER_RINGBUF;
+  if (attrs.maxEntries === 0) causes.push("max_entries is 0; a map needs room for at least one entry");
+  if (attrs.keySize === 0 && !NO_KEY_TYPES.includes(attrs.type)) {
+    causes.push("key_size is 0; only queue, stack, bloom filter and ring buffer maps have no key");
+  }
+  if (ARRAY_TYPES.includes(attrs.type) && attrs.keySize !== 4) causes.push(`array maps need key_size 4, not ${attrs.keySize}`);
+  if (attrs.valueSize === 0 && !ringBuffer) causes.push("value_size is 0");
+  if (ARRAY_TYPES.includes(attrs.type) && ((attrs.flags ?? 0) & MapFlag.BPF_F_NO_PREALLOC) !== 0) {
+    causes.push("array maps are always preallocated and refuse BPF_F_NO_PREALLOC");
+  }
+  if (ringBuffer && (attrs.maxEntries & (attrs.maxEntries - 1)) !== 0) {
+    causes.push("a ring buffer's max_entries must be a power of 2 and a multiple of the page size");
+  }
+  return causes.length === 0 ? {} : { EINVAL: causes.join("; ") };
+}
+
+/** BPF_MAP_FREEZE: user space can no longer write the map (Linux 5.2). */
+export function freezeMap(mapFd: Fd | number, subject?: string): void {
+  const attr = new Attr(MapElemAttr.map_fd);
+  try {
+    attr.u32(MapElemAttr.map_fd, rawFd(mapFd));
+    bpfCall(BpfCmd.BPF_MAP_FREEZE, attr, { subject });
+  } finally {
+    attr.free();
+  }
+}
+
+/**
+ * Preallocated element calls for one map. Block layout (each attr is 32 bytes, the
+ * scratch areas are 8-byte aligned):
+ *
+ *     [elem attr: map_fd, key -> key, value -> value, flags]
+ *     [next attr: map_fd, key -> key or NULL, next_key -> nextKey]
+ *     [key][value][nextKey]
+ */
+export class MapElemCalls {
+  readonly key: Uint8Array;
+  readonly keyView: DataView;
+  readonly value: Uint8Array;
+  readonly valueView: DataView;
+  readonly nextKey: Uint8Array;
+  readonly #block: NativeBuffer;
+  readonly #elem: number;
+  readonly #next: number;
+  readonly #keyAddress: number;
+
+  /** `valueSize` is the whole value as the kernel copies it (all CPUs for per-CPU maps). */
+  constructor(mapFd: number, keySize: number, valueSize: number) {
+    const attrSize = offsetofend(MapElemAttr.flags);
+    const keyAt = 2 * attrSize;
+    const valueAt = keyAt + align8(keySize);
+    const nextKeyAt = valueAt + align8(valueSize);
+    this.#block = new NativeBuffer(nextKeyAt + align8(keySize));
+    const { view, bytes, address } = this.#block;
+    this.#elem = address;
+    this.#next = address + attrSize;
+    this.#keyAddress = address + keyAt;
+    for (const at of [0, attrSize]) {
+      view.setUint32(at + MapElemAttr.map_fd.offset, mapFd, true);
+      writeU64(view, at + MapElemAttr.key.offset, address + keyAt);
+    }
+    writeU64(view, MapElemAttr.value.offset, address + valueAt);
+    writeU64(view, attrSize + MapElemAttr.next_key.offset, address + nextKeyAt);
+    this.key = bytes.subarray(keyAt, keyAt + keySize);
+    this.keyView = new DataView(bytes.buffer, bytes.byteOffset + keyAt, keySize);
+    this.value = bytes.subarray(valueAt, valueAt + valueSize);
+    this.valueView = new DataView(bytes.buffer, bytes.byteOffset + valueAt, valueSize);
+    this.nextKey = bytes.subarray(nextKeyAt, nextKeyAt + keySize);
+  }
+
+  /** BPF_MAP_LOOKUP_ELEM of `key` into `value`. */
+  lookup(flags = 0): number {
+    return this.#call(BpfCmd.BPF_MAP_LOOKUP_ELEM, flags);
+  }
+
+  /** BPF_MAP_UPDATE_ELEM of `key` with `value`. */
+  update(flags: number): number {
+    return this.#call(BpfCmd.BPF_MAP_UPDATE_ELEM, flags);
+  }
+
+  /** BPF_MAP_DELETE_ELEM of `key`. */
+  delete(): number {
+    // The kernel refuses (EINVAL) any non-zero byte after the last field a command reads,
+    // and DELETE reads only map_fd and key: the block is passed cut after `key`.
+    return sysBpf(BpfCmd.BPF_MAP_DELETE_ELEM, this.#elem, offsetofend(MapElemAttr.key));
+  }
+
+  /** BPF_MAP_LOOKUP_AND_DELETE_ELEM of `key` into `value` (queues and stacks: no key). */
+  lookupAndDelete(flags = 0): number {
+    return this.#call(BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_ELEM, flags);
+  }
+
+  /** BPF_MAP_GET_NEXT_KEY: the key after `key` (or the first key) into `nextKey`. */
+  nextKeyAfter(first: boolean): number {
+    writeU64(this.#block.view, offsetofend(MapElemAttr.flags) + MapElemAttr.key.offset, first ? 0 : this.#keyAddress);
+    return sysBpf(BpfCmd.BPF_MAP_GET_NEXT_KEY, this.#next, offsetofend(MapElemAttr.next_key));
+  }
+
+  get freed(): boolean {
+    return this.#block.freed;
+  }
+
+  free(): void {
+    this.#block.free();
+  }
+
+  #call(cmd: number, flags: number): number {
+    writeU64(this.#block.view, MapElemAttr.flags.offset, flags);
+    return sysBpf(cmd, this.#elem, offsetofend(MapElemAttr.flags));
+  }
+}
+
+function align8(n: number): number {
+  return Math.max(8, (n + 7) & ~7);
+}
+
+/** The descriptor number of an Fd, a raw number, or 0 ("none") when absent. */
+export function rawFd(fd: Fd | number | undefined): number {
+  if (fd === undefined) return 0;
+  return typeof fd === "number" ? fd : fd.raw;
+}
