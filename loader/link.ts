@@ -12,6 +12,7 @@
 
 import { RelocationError } from "../common/errors.js";
 import { BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, INSN_SIZE } from "../insn/opcodes.js";
+import { SlotView } from "../insn/slots.js";
 import type { ObjectSpec } from "./spec.js";
 import type { ProgramSpec } from "./programs.js";
 import type { Reference } from "./references.js";
@@ -46,8 +47,7 @@ export function link(spec: ObjectSpec, entry: ProgramSpec): LinkedProgram {
   }
 
   const bytes = new Uint8Array(slots * INSN_SIZE);
-  const view = new DataView(bytes.buffer);
-  const le = entry.littleEndian;
+  const view = new SlotView(bytes, entry.littleEndian);
   const references: KernelReference[] = [];
   for (const fn of order) {
     const base = start.get(fn)!;
@@ -58,8 +58,8 @@ export function link(spec: ObjectSpec, entry: ProgramSpec): LinkedProgram {
         case "call":
         case "function": {
           const target = start.get(findFunction(spec, fn, reference))!;
-          view.setInt32(slot * INSN_SIZE + 4, target - (slot + 1), le);
-          setSrcRegister(bytes, slot, reference.kind === "call" ? BPF_PSEUDO_CALL : BPF_PSEUDO_FUNC, le);
+          view.setImm(slot, target - (slot + 1));
+          view.setSrc(slot, reference.kind === "call" ? BPF_PSEUDO_CALL : BPF_PSEUDO_FUNC);
           break;
         }
         case "map":
@@ -86,12 +86,6 @@ function findFunction(spec: ObjectSpec, caller: ProgramSpec, reference: Extract<
     });
   }
   return target;
-}
-
-/** The src register nibble sits high in byte 1 of a little-endian slot, low in a big-endian one. */
-export function setSrcRegister(bytes: Uint8Array, slot: number, src: number, littleEndian: boolean): void {
-  const at = slot * INSN_SIZE + 1;
-  bytes[at] = littleEndian ? (bytes[at] & 0x0f) | (src << 4) : (bytes[at] & 0xf0) | src;
 }
 
 export function assertNever(value: never): never {

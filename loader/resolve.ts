@@ -8,8 +8,9 @@
 // resolve_pseudo_ldimm64). Pure: the fds are passed in, the result is a new array.
 
 import { RelocationError } from "../common/errors.js";
-import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, INSN_SIZE } from "../insn/opcodes.js";
-import { assertNever, setSrcRegister, type LinkedProgram } from "./link.js";
+import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from "../insn/opcodes.js";
+import { SlotView } from "../insn/slots.js";
+import { assertNever, type LinkedProgram } from "./link.js";
 
 export interface ResolvedObjects {
   /** The fd of a map by name, or undefined if the object has none by that name. */
@@ -20,27 +21,26 @@ export interface ResolvedObjects {
 
 export function resolveReferences(linked: LinkedProgram, objects: ResolvedObjects): Uint8Array {
   const bytes = linked.bytes.slice();
-  const view = new DataView(bytes.buffer);
-  const le = linked.program.littleEndian;
+  const slots = new SlotView(bytes, linked.program.littleEndian);
   for (const reference of linked.references) {
-    const at = reference.insn * INSN_SIZE;
+    const slot = reference.insn;
     const fail = (message: string, symbol: string) =>
       new RelocationError(message, { program: linked.program.name, instruction: reference.insn, symbol });
     switch (reference.kind) {
       case "map": {
         const fd = objects.mapFd(reference.map);
         if (fd === undefined) throw fail("refers to a map that was not created (removed from the spec?)", reference.map);
-        setSrcRegister(bytes, reference.insn, BPF_PSEUDO_MAP_FD, le);
-        view.setInt32(at + 4, fd, le);
-        view.setInt32(at + INSN_SIZE + 4, 0, le);
+        slots.setSrc(slot, BPF_PSEUDO_MAP_FD);
+        slots.setImm(slot, fd);
+        slots.setImm(slot + 1, 0);
         break;
       }
       case "data": {
         const fd = objects.dataFd(reference.section);
         if (fd === undefined) throw fail(`refers to global data in ${reference.section}, which has no map`, reference.symbol || reference.section);
-        setSrcRegister(bytes, reference.insn, BPF_PSEUDO_MAP_VALUE, le);
-        view.setInt32(at + 4, fd, le);
-        view.setInt32(at + INSN_SIZE + 4, reference.offset, le);
+        slots.setSrc(slot, BPF_PSEUDO_MAP_VALUE);
+        slots.setImm(slot, fd);
+        slots.setImm(slot + 1, reference.offset);
         break;
       }
       case "extern":
