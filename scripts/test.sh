@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export TSBPF_REQUIRE_KERNEL=1
 npx tsc --noEmit -p .
+npm run --silent build
 npx vitest run "$@"
