@@ -11,7 +11,7 @@
 // returns false), so deleteBatch skips the missing key and carries on with the rest.
 
 import { SyscallError } from "../common/errors.js";
-import { BpfCmd } from "../syscall/constants.js";
+import { BpfCmd, UpdateFlag } from "../syscall/constants.js";
 import { MapBatchCall } from "../syscall/bpf-batch.js";
 import { bpfError } from "../syscall/bpf.js";
 import { Errno } from "../syscall/errno.js";
@@ -20,6 +20,12 @@ import type { Codec } from "./codec.js";
 export interface BatchOptions {
   /** Elements per bpf(2) call; default min(max_entries, 4096). */
   batchSize?: number;
+  /**
+   * BPF_F_LOCK: copy each value under its struct bpf_spin_lock (maps whose BTF value type
+   * has one). It is the only element flag the batch commands accept: a batch update
+   * always stores unconditionally (BPF_ANY); conditional stores need update().
+   */
+  lock?: boolean;
 }
 
 /** What the batch functions need from a BpfMap. */
@@ -27,13 +33,19 @@ export interface BatchTarget<K, V> {
   fd: number;
   keyCodec: Codec<K>;
   valueCodec: Codec<V>;
-  /** `map "name"`, for error messages. */
+  /** `map "name"`, and the same for its keys and values, for error messages. */
   part: string;
+  keyPart: string;
+  valuePart: string;
   maxEntries: number;
 }
 
 const DEFAULT_BATCH = 4096;
 const MAX_BATCH = 1 << 20;
+
+function elemFlags(options: BatchOptions): number {
+  return options.lock === true ? UpdateFlag.BPF_F_LOCK : 0;
+}
 
 function batchSize<K, V>(target: BatchTarget<K, V>, options: BatchOptions): number {
   return Math.max(1, options.batchSize ?? Math.min(target.maxEntries, DEFAULT_BATCH));
@@ -48,7 +60,7 @@ export function lookupBatch<K, V>(target: BatchTarget<K, V>, cmd: number, option
   let resume = false;
   try {
     for (;;) {
-      const ret = batch.run(cmd, capacity, { resume });
+      const ret = batch.run(cmd, capacity, { resume, elemFlags: elemFlags(options) });
       const count = batch.processed;
       if (ret === -Errno.ENOSPC && count === 0 && capacity < MAX_BATCH) {
         // One hash bucket holds more than `capacity` entries: grow and resume from the same token.
@@ -78,13 +90,8 @@ export function lookupBatch<K, V>(target: BatchTarget<K, V>, cmd: number, option
 }
 
 /** BPF_MAP_UPDATE_BATCH of every entry; returns how many were stored. */
-export function updateBatch<K, V>(
-  target: BatchTarget<K, V>,
-  entries: Iterable<readonly [K, V]>,
-  elemFlags: number,
-  options: BatchOptions,
-): number {
-  const { keyCodec, valueCodec, part } = target;
+export function updateBatch<K, V>(target: BatchTarget<K, V>, entries: Iterable<readonly [K, V]>, options: BatchOptions): number {
+  const { keyCodec, valueCodec, part, keyPart, valuePart } = target;
   const capacity = batchSize(target, options);
   const batch = new MapBatchCall(target.fd, keyCodec.size, valueCodec.size, capacity);
   const keys = batch.keys;
@@ -93,15 +100,15 @@ export function updateBatch<K, V>(
   let filled = 0;
   const flush = (): void => {
     if (filled === 0) return;
-    const ret = batch.run(BpfCmd.BPF_MAP_UPDATE_BATCH, filled, { elemFlags });
-    stored += batch.processed;
+    const ret = batch.run(BpfCmd.BPF_MAP_UPDATE_BATCH, filled, { elemFlags: elemFlags(options) });
+    stored += processed(batch, ret, filled);
     if (ret < 0) throw partialFailure(BpfCmd.BPF_MAP_UPDATE_BATCH, -ret, part, stored, "stored");
     filled = 0;
   };
   try {
     for (const [key, value] of entries) {
-      keyCodec.encode(key, keys.bytes, keys.view, filled * keyCodec.size, part);
-      valueCodec.encode(value, values.bytes, values.view, filled * valueCodec.size, part);
+      keyCodec.encode(key, keys.bytes, keys.view, filled * keyCodec.size, keyPart);
+      valueCodec.encode(value, values.bytes, values.view, filled * valueCodec.size, valuePart);
       if (++filled === capacity) flush();
     }
     flush();
@@ -113,7 +120,7 @@ export function updateBatch<K, V>(
 
 /** BPF_MAP_DELETE_BATCH of every key, skipping keys that are not in the map; returns how many were deleted. */
 export function deleteBatch<K, V>(target: BatchTarget<K, V>, keyList: Iterable<K>, options: BatchOptions): number {
-  const { keyCodec, part } = target;
+  const { keyCodec, part, keyPart } = target;
   const size = keyCodec.size;
   const capacity = batchSize(target, options);
   const batch = new MapBatchCall(target.fd, size, 0, capacity);
@@ -123,7 +130,7 @@ export function deleteBatch<K, V>(target: BatchTarget<K, V>, keyList: Iterable<K
   const flush = (): void => {
     while (filled > 0) {
       const ret = batch.run(BpfCmd.BPF_MAP_DELETE_BATCH, filled);
-      const done = batch.processed;
+      const done = processed(batch, ret, filled);
       deleted += done;
       if (ret === 0) break;
       if (ret !== -Errno.ENOENT) throw partialFailure(BpfCmd.BPF_MAP_DELETE_BATCH, -ret, part, deleted, "deleted");
@@ -135,7 +142,7 @@ export function deleteBatch<K, V>(target: BatchTarget<K, V>, keyList: Iterable<K
   };
   try {
     for (const key of keyList) {
-      keyCodec.encode(key, keys.bytes, keys.view, filled * size, part);
+      keyCodec.encode(key, keys.bytes, keys.view, filled * size, keyPart);
       if (++filled === capacity) flush();
     }
     flush();
@@ -143,6 +150,17 @@ export function deleteBatch<K, V>(target: BatchTarget<K, V>, keyList: Iterable<K
   } finally {
     batch.free();
   }
+}
+
+/**
+ * Elements an update or delete batch got through. The kernel writes `count` back only
+ * when it ran the loop, which stops before the failing element; a failure that leaves
+ * `count` at its input value was refused before any element (unsupported map type,
+ * bad flags).
+ */
+function processed(batch: MapBatchCall, ret: number, sent: number): number {
+  const count = batch.processed;
+  return ret < 0 && count === sent ? 0 : count;
 }
 
 function partialFailure(cmd: number, errno: number, part: string, processed: number, verb: string): SyscallError {

@@ -44,7 +44,8 @@ export function bytesCodec(size: number): Codec<Uint8Array> {
     size,
     encode(value, bytes, _view, offset, part) {
       if (!(value instanceof Uint8Array)) {
-        throw new SpecError(`expects a Uint8Array of ${size} bytes (numbers fit only 1, 2, 4 and 8 byte keys and values), got ${typeof value}`, { part });
+        const why = `expects a Uint8Array of ${size} bytes (numbers fit only 1, 2, 4 and 8 byte keys and values), got ${typeof value}`;
+        throw new SpecError(why, { part });
       }
       copyBytes(value, bytes, offset, size, part);
     },

@@ -62,6 +62,16 @@ const PER_CPU_TYPES: ReadonlySet<number> = new Set([
   MapType.BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE,
 ]);
 
+/** Map types indexed by a u32 below max_entries, whose elements always exist. */
+const ARRAY_TYPES: ReadonlySet<number> = new Set([
+  MapType.BPF_MAP_TYPE_ARRAY,
+  MapType.BPF_MAP_TYPE_PERCPU_ARRAY,
+  MapType.BPF_MAP_TYPE_PROG_ARRAY,
+  MapType.BPF_MAP_TYPE_PERF_EVENT_ARRAY,
+  MapType.BPF_MAP_TYPE_CGROUP_ARRAY,
+  MapType.BPF_MAP_TYPE_ARRAY_OF_MAPS,
+]);
+
 export function isPerCpuMapType(type: number): boolean {
   return PER_CPU_TYPES.has(type);
 }
@@ -84,34 +94,46 @@ export class BpfMap<K = Scalar, V = MapValue> {
   readonly keyCodec: Codec<K>;
   /** Codec for the whole value as the kernel copies it (the per-CPU array for per-CPU maps). */
   readonly valueCodec: Codec<V>;
-  /** `map "name"`, for error messages. */
+  /** `map "name"`, and the same for its keys and values, for error messages. */
   readonly #part: string;
+  readonly #keyPart: string;
+  readonly #valuePart: string;
   readonly #calls: MapElemCalls;
 
-  /** Takes ownership of `fd`, a map described by `description`. */
+  /**
+   * Takes ownership of `fd`, a map described by `description`; if the handle cannot be
+   * built (a codec of the wrong size), the fd is closed before the error is thrown.
+   */
   constructor(fd: Fd, description: MapDescription, options: BpfMapOptions<K, unknown> = {}) {
-    this.fd = fd;
-    this.name = description.name;
-    this.type = description.type;
-    this.keySize = description.keySize;
-    this.valueSize = description.valueSize;
-    this.maxEntries = description.maxEntries;
-    this.flags = description.flags;
-    this.perCpu = isPerCpuMapType(description.type);
-    this.#part = `map ${JSON.stringify(description.name)}`;
-    this.keyCodec = options.keyCodec ?? (defaultCodec(this.keySize, options) as Codec<K>);
-    const one = options.valueCodec ?? defaultCodec(this.valueSize, options);
-    this.valueCodec = (this.perCpu ? perCpuCodec(one, possibleCpus()) : one) as Codec<V>;
-    checkCodecSize(this.#part, "key", this.keyCodec, this.keySize);
-    checkCodecSize(this.#part, "value", one, this.valueSize);
-    this.#calls = new MapElemCalls(fd.raw, this.keySize, this.valueCodec.size);
+    try {
+      this.fd = fd;
+      this.name = description.name;
+      this.type = description.type;
+      this.keySize = description.keySize;
+      this.valueSize = description.valueSize;
+      this.maxEntries = description.maxEntries;
+      this.flags = description.flags;
+      this.perCpu = isPerCpuMapType(description.type);
+      this.#part = `map ${JSON.stringify(description.name)}`;
+      this.#keyPart = `${this.#part} key`;
+      this.#valuePart = `${this.#part} value`;
+      this.keyCodec = options.keyCodec ?? (defaultCodec(this.keySize, options) as Codec<K>);
+      const one = options.valueCodec ?? defaultCodec(this.valueSize, options);
+      this.valueCodec = (this.perCpu ? perCpuCodec(one, possibleCpus()) : one) as Codec<V>;
+      checkCodecSize(this.#part, "key", this.keyCodec, this.keySize);
+      checkCodecSize(this.#part, "value", one, this.valueSize);
+      this.#calls = new MapElemCalls(fd.raw, this.keySize, this.valueCodec.size);
+    } catch (error) {
+      fd.close();
+      throw error;
+    }
   }
 
   /** BPF_MAP_CREATE and a handle that owns the new map. */
   static create<K = Scalar, V = MapValue>(attrs: MapCreateAttrs, options: BpfMapOptions<K, unknown> = {}): BpfMap<K, V> {
     const fd = createMap(attrs);
     const description = { ...attrs, name: attrs.name ?? "", flags: attrs.flags ?? 0 };
-    return adopt(fd, () => new BpfMap<K, V>(fd, description, options));
+    return new BpfMap<K, V>(fd, description, options);
   }
 
   /** A handle for a map fd of unknown shape: the kernel describes it (BPF_OBJ_GET_INFO_BY_FD). */
@@ -142,7 +164,7 @@ export class BpfMap<K = Scalar, V = MapValue> {
   /** The value stored under `key`, or undefined when there is none. */
   lookup(key: K): V | undefined {
     const calls = this.#ready();
-    this.keyCodec.encode(key, calls.key, calls.keyView, 0, this.#part);
+    this.keyCodec.encode(key, calls.key, calls.keyView, 0, this.#keyPart);
     const ret = calls.lookup();
     if (ret === -Errno.ENOENT) return undefined;
     if (ret < 0) throw this.#error(BpfCmd.BPF_MAP_LOOKUP_ELEM, ret);
@@ -152,16 +174,16 @@ export class BpfMap<K = Scalar, V = MapValue> {
   /** Stores `value` under `key`; `flag` "noexist" / "exist" make it conditional (EEXIST / ENOENT otherwise). */
   update(key: K, value: V, flag: UpdateFlagInput = "any"): void {
     const calls = this.#ready();
-    this.keyCodec.encode(key, calls.key, calls.keyView, 0, this.#part);
-    this.valueCodec.encode(value, calls.value, calls.valueView, 0, this.#part);
+    this.keyCodec.encode(key, calls.key, calls.keyView, 0, this.#keyPart);
+    this.valueCodec.encode(value, calls.value, calls.valueView, 0, this.#valuePart);
     const ret = calls.update(updateFlagValue(flag));
-    if (ret < 0) throw this.#error(BpfCmd.BPF_MAP_UPDATE_ELEM, ret);
+    if (ret < 0) throw this.#error(BpfCmd.BPF_MAP_UPDATE_ELEM, ret, this.#updateCauses(key));
   }
 
   /** Deletes `key`; false when it was not there. */
   delete(key: K): boolean {
     const calls = this.#ready();
-    this.keyCodec.encode(key, calls.key, calls.keyView, 0, this.#part);
+    this.keyCodec.encode(key, calls.key, calls.keyView, 0, this.#keyPart);
     const ret = calls.delete();
     if (ret === -Errno.ENOENT) return false;
     if (ret < 0) throw this.#error(BpfCmd.BPF_MAP_DELETE_ELEM, ret);
@@ -171,11 +193,46 @@ export class BpfMap<K = Scalar, V = MapValue> {
   /** Removes `key` and returns its value, atomically (hash maps since 5.14); undefined when absent. */
   lookupAndDelete(key: K): V | undefined {
     const calls = this.#ready();
-    this.keyCodec.encode(key, calls.key, calls.keyView, 0, this.#part);
+    this.keyCodec.encode(key, calls.key, calls.keyView, 0, this.#keyPart);
     const ret = calls.lookupAndDelete();
     if (ret === -Errno.ENOENT) return undefined;
     if (ret < 0) throw this.#error(BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_ELEM, ret);
     return this.valueCodec.decode(calls.value, calls.valueView, 0);
+  }
+
+  /** Queue, stack or bloom filter (maps without keys): adds `value`. */
+  push(value: V, flag: UpdateFlagInput = "any"): void {
+    const calls = this.#keyless("push");
+    this.valueCodec.encode(value, calls.value, calls.valueView, 0, this.#valuePart);
+    const ret = calls.update(updateFlagValue(flag));
+    if (ret < 0) throw this.#error(BpfCmd.BPF_MAP_UPDATE_ELEM, ret);
+  }
+
+  /** Queue or stack: removes and returns the next value; undefined when empty. */
+  pop(): V | undefined {
+    const ret = this.#keyless("pop").lookupAndDelete();
+    if (ret === -Errno.ENOENT) return undefined;
+    if (ret < 0) throw this.#error(BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_ELEM, ret);
+    return this.valueCodec.decode(this.#calls.value, this.#calls.valueView, 0);
+  }
+
+  /** Queue or stack: the next value without removing it; undefined when empty. */
+  peek(): V | undefined {
+    const ret = this.#keyless("peek").lookup();
+    if (ret === -Errno.ENOENT) return undefined;
+    if (ret < 0) throw this.#error(BpfCmd.BPF_MAP_LOOKUP_ELEM, ret);
+    return this.valueCodec.decode(this.#calls.value, this.#calls.valueView, 0);
+  }
+
+  /** Bloom filter: false when `value` was certainly never pushed, true when it may have been. */
+  mayContain(value: V): boolean {
+    const calls = this.#keyless("mayContain");
+    // For a bloom filter, BPF_MAP_LOOKUP_ELEM reads `value` as its input.
+    this.valueCodec.encode(value, calls.value, calls.valueView, 0, this.#valuePart);
+    const ret = calls.lookup();
+    if (ret === -Errno.ENOENT) return false;
+    if (ret < 0) throw this.#error(BpfCmd.BPF_MAP_LOOKUP_ELEM, ret);
+    return true;
   }
 
   /**
@@ -219,9 +276,12 @@ export class BpfMap<K = Scalar, V = MapValue> {
     return lookupBatch(this.#batchTarget(), BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_BATCH, options);
   }
 
-  /** Stores all `entries` with BPF_MAP_UPDATE_BATCH; returns how many were stored. */
-  updateBatch(entries: Iterable<readonly [K, V]>, flag: UpdateFlagInput = "any", options: BatchOptions = {}): number {
-    return updateBatch(this.#batchTarget(), entries, updateFlagValue(flag), options);
+  /**
+   * Stores all `entries` with BPF_MAP_UPDATE_BATCH (unconditionally: the kernel takes no
+   * BPF_NOEXIST/BPF_EXIST for batches); returns how many were stored.
+   */
+  updateBatch(entries: Iterable<readonly [K, V]>, options: BatchOptions = {}): number {
+    return updateBatch(this.#batchTarget(), entries, options);
   }
 
   /** Deletes `keys` with BPF_MAP_DELETE_BATCH; missing keys are skipped; returns how many were deleted. */
@@ -258,7 +318,8 @@ export class BpfMap<K = Scalar, V = MapValue> {
   }
 
   toString(): string {
-    return `BpfMap(${this.name}, ${mapTypeName(this.type)}, key ${this.keySize}, value ${this.valueSize}, max ${this.maxEntries})`;
+    const type = mapTypeName(this.type);
+    return `BpfMap(${this.name}, ${type}, key ${this.keySize}, value ${this.valueSize}, max ${this.maxEntries})`;
   }
 
   #ready(): MapElemCalls {
@@ -268,8 +329,23 @@ export class BpfMap<K = Scalar, V = MapValue> {
     return this.#calls;
   }
 
-  #error(cmd: number, ret: number): SyscallError {
-    return bpfError(cmd, -ret, { subject: this.#part });
+  #keyless(operation: string): MapElemCalls {
+    if (this.keySize !== 0) {
+      const why = `${operation}() is for maps without keys (queue, stack, bloom filter); this map has ${this.keySize}-byte keys`;
+      throw new SpecError(why, { part: this.#part });
+    }
+    return this.#ready();
+  }
+
+  #error(cmd: number, ret: number, causes?: Record<string, string>): SyscallError {
+    return bpfError(cmd, -ret, { subject: this.#part, causes });
+  }
+
+  /** For arrays, E2BIG on update means an index past the end, not a full map. */
+  #updateCauses(key: K): Record<string, string> | undefined {
+    if (!ARRAY_TYPES.has(this.type)) return undefined;
+    const last = this.maxEntries - 1;
+    return { E2BIG: `index ${String(key)} is out of range: the array has max_entries ${this.maxEntries} (indexes 0 to ${last})` };
   }
 
   #batchTarget() {
@@ -279,6 +355,8 @@ export class BpfMap<K = Scalar, V = MapValue> {
       keyCodec: this.keyCodec,
       valueCodec: this.valueCodec,
       part: this.#part,
+      keyPart: this.#keyPart,
+      valuePart: this.#valuePart,
       maxEntries: this.maxEntries,
     };
   }

@@ -77,7 +77,9 @@ export function loadBtf(btf: Uint8Array, options: LogOptions = {}): Fd {
     const cause = bpfError(BpfCmd.BPF_BTF_LOAD, -result, { subject: "BTF" });
     const { summary, typeId } = summarizeBtfLog(log);
     throw new BtfLoadError(
-      summary === "" ? `the kernel rejected the BTF: ${cause.message}` : `the kernel rejected the BTF (${cause.errnoName}): ${summary}`,
+      summary === ""
+        ? `the kernel rejected the BTF: ${cause.message}`
+        : `the kernel rejected the BTF (${cause.errnoName}): ${summary}`,
       { typeId, errno: -result, log },
       { cause },
     );

@@ -17,7 +17,7 @@
 import { BpfCmd, MapFlag, MapType } from "./constants.js";
 import { Attr, writeU64 } from "./attr.js";
 import { bpfCall, bpfFdCall, sysBpf } from "./bpf.js";
-import type { Fd } from "./fd.js";
+import { rawFd, type Fd } from "./fd.js";
 import { MapCreateAttr, MapElemAttr, offsetofend } from "./layout.js";
 import { NativeBuffer } from "./native.js";
 
@@ -97,7 +97,7 @@ const ARRAY_TYPES: readonly number[] = [
   MapType.BPF_MAP_TYPE_ARRAY_OF_MAPS,
 ];
 
-/** EINVAL explanations computed from the attributes themselves, checked in the kernel's order. */
+/** EINVAL explanations computed from the attributes themselves (the kernel gives only the errno). */
 function mapCreateCauses(attrs: MapCreateAttrs): Record<string, string> {
   const causes: string[] = [];
   const ringBuffer = attrs.type === MapType.BPF_MAP_TYPE_RINGBUF || attrs.type === MapType.BPF_MAP_TYPE_USER_RINGBUF;
@@ -156,10 +156,11 @@ export class MapElemCalls {
     const { view, bytes, address } = this.#block;
     this.#elem = address;
     this.#next = address + attrSize;
-    this.#keyAddress = address + keyAt;
+    // Queues and stacks have key_size 0 and the kernel wants key = NULL for them.
+    this.#keyAddress = keySize === 0 ? 0 : address + keyAt;
     for (const at of [0, attrSize]) {
       view.setUint32(at + MapElemAttr.map_fd.offset, mapFd, true);
-      writeU64(view, at + MapElemAttr.key.offset, address + keyAt);
+      writeU64(view, at + MapElemAttr.key.offset, this.#keyAddress);
     }
     writeU64(view, MapElemAttr.value.offset, address + valueAt);
     writeU64(view, attrSize + MapElemAttr.next_key.offset, address + nextKeyAt);
@@ -214,10 +215,4 @@ export class MapElemCalls {
 
 function align8(n: number): number {
   return Math.max(8, (n + 7) & ~7);
-}
-
-/** The descriptor number of an Fd, a raw number, or 0 ("none") when absent. */
-export function rawFd(fd: Fd | number | undefined): number {
-  if (fd === undefined) return 0;
-  return typeof fd === "number" ? fd : fd.raw;
 }

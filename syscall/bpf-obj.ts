@@ -12,9 +12,8 @@
 import { BpfCmd } from "./constants.js";
 import { Attr } from "./attr.js";
 import { bpfCall, bpfFdCall, sysBpf, bpfError } from "./bpf.js";
-import { rawFd } from "./bpf-map.js";
 import { Errno } from "./errno.js";
-import type { Fd } from "./fd.js";
+import { rawFd, type Fd } from "./fd.js";
 import { IdAttr, ObjAttr } from "./layout.js";
 import { NativeBuffer } from "./native.js";
 

@@ -23,9 +23,8 @@
 import { BpfCmd, BPF_INSN_SIZE } from "./constants.js";
 import { Attr } from "./attr.js";
 import { bpfError, sysBpf } from "./bpf.js";
-import { rawFd } from "./bpf-map.js";
 import { Errno } from "./errno.js";
-import type { Fd } from "./fd.js";
+import { rawFd, type Fd } from "./fd.js";
 import { ProgLoadAttr, TestRunAttr } from "./layout.js";
 import { NativeBuffer, NativeScope } from "./native.js";
 

@@ -69,6 +69,16 @@ export class Fd {
   toString(): string {
     return this.#raw < 0 ? "Fd(closed)" : `Fd(${this.#raw})`;
   }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+}
+
+/** The descriptor number of an Fd, a raw number, or 0 ("none" in bpf_attr fd fields) when absent. */
+export function rawFd(fd: Fd | number | undefined): number {
+  if (fd === undefined) return 0;
+  return typeof fd === "number" ? fd : fd.raw;
 }
 
 /**

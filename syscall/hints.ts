@@ -18,6 +18,7 @@ const GENERAL: Record<string, string> = {
     "the kernel refused the size of what it was given (an attribute block with bytes it does not " +
     "understand, i.e. a field from a newer kernel, or an object over a kernel limit)",
   EBADF: "a file descriptor in the request is not open (an object closed too early?)",
+  EBADFD: "a file descriptor in the request is not open (an object closed too early?)",
   EFAULT: "the kernel could not read or write a buffer the request points to (a bug in tsbpf: please report it)",
   ENOMEM:
     "the kernel could not allocate memory for the object; reduce max_entries or the value size " +
@@ -52,7 +53,8 @@ const BY_COMMAND: Record<string, Record<string, string>> = {
     EPERM: "the map is write-only for user space (BPF_F_WRONLY), or " + PRIVILEGES,
   },
   BPF_MAP_FREEZE: {
-    EBUSY: "the map is already frozen, or is mmap()ed writable",
+    EPERM: "the map is already frozen or was opened read-only, or " + PRIVILEGES,
+    EBUSY: "the map is mmap()ed writable, or already frozen",
     EINVAL: "this map type cannot be frozen",
   },
   BPF_PROG_LOAD: {
@@ -87,7 +89,10 @@ const BY_COMMAND: Record<string, Record<string, string>> = {
 };
 
 for (const cmd of ["BPF_PROG_GET_FD_BY_ID", "BPF_MAP_GET_FD_BY_ID", "BPF_BTF_GET_FD_BY_ID"]) {
-  BY_COMMAND[cmd] = { ENOENT: "no object with that id exists (it was freed)", EPERM: "opening objects by id needs CAP_SYS_ADMIN" };
+  BY_COMMAND[cmd] = {
+    ENOENT: "no object with that id exists (it was freed)",
+    EPERM: "opening objects by id needs CAP_SYS_ADMIN",
+  };
 }
 for (const cmd of ["BPF_MAP_LOOKUP_BATCH", "BPF_MAP_LOOKUP_AND_DELETE_BATCH", "BPF_MAP_UPDATE_BATCH", "BPF_MAP_DELETE_BATCH"]) {
   BY_COMMAND[cmd] = {

@@ -11,8 +11,7 @@
 import { BpfCmd, BPF_INSN_SIZE } from "./constants.js";
 import { Attr, readName } from "./attr.js";
 import { bpfCall } from "./bpf.js";
-import { rawFd } from "./bpf-map.js";
-import type { Fd } from "./fd.js";
+import { rawFd, type Fd } from "./fd.js";
 import {
   BTF_INFO_SIZE,
   BtfInfo,

@@ -102,8 +102,9 @@ const MAX_SUMMARY_LINES = 6;
 
 /**
  * The lines of a verifier log that explain a refusal: the last instruction the verifier
- * printed and the reason lines after it (e.g. "0: (95) exit" then "R0 !read_ok"), without
- * the statistics noise. When no instruction was printed (a structural error such as
+ * printed (with its source line, when BTF line info put one right before it) and the
+ * reason lines after it (e.g. "0: (95) exit" then "R0 !read_ok"), without the statistics
+ * noise. When no instruction was printed (a structural error such as
  * "back-edge from insn 3 to 1"), the last lines. `sourceLine` is the "file.c:line" of the
  * last BTF source annotation before the failing instruction, when the log has one.
  */
@@ -116,7 +117,9 @@ export function summarizeVerifierLog(log: string): { summary: string; sourceLine
       break;
     }
   }
-  const from = last < 0 ? Math.max(0, lines.length - 3) : Math.max(last, lines.length - MAX_SUMMARY_LINES);
+  // The source annotation printed right before the failing instruction belongs to it.
+  const first = last > 0 && SOURCE.test(lines[last - 1]) ? last - 1 : last;
+  const from = last < 0 ? Math.max(0, lines.length - 3) : Math.max(first, lines.length - MAX_SUMMARY_LINES);
   let sourceLine: string | undefined;
   for (let i = last; i >= 0; i--) {
     const match = SOURCE.exec(lines[i]);
