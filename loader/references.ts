@@ -49,6 +49,55 @@ export interface ReferenceContext {
   readonly dataSections: ReadonlySet<number>;
 }
 
+/** Lookup tables built once per object, so that each function's references cost O(own relocations). */
+interface Indexes {
+  /** Per section: its relocations sorted by offset. */
+  readonly relocations: Map<number, readonly ElfRelocation[]>;
+  /** Per section: function extents by start offset. */
+  readonly functionStarts: Map<number, Map<number, FunctionExtent>>;
+  /** Per map section: named map symbols by offset. */
+  readonly mapSymbols: Map<number, Map<number, ElfSymbol>>;
+}
+
+const indexCache = new WeakMap<ReferenceContext, Indexes>();
+
+function indexes(ctx: ReferenceContext): Indexes {
+  let built = indexCache.get(ctx);
+  if (built !== undefined) return built;
+  const functionStarts = new Map<number, Map<number, FunctionExtent>>();
+  for (const [section, extents] of ctx.functions) functionStarts.set(section, new Map(extents.map((f) => [f.start, f])));
+  const mapSymbols = new Map<number, Map<number, ElfSymbol>>();
+  for (const symbol of ctx.elf.symbols) {
+    if (!ctx.mapSections.has(symbol.sectionIndex) || symbol.name === "" || symbol.type === SymbolType.SECTION) continue;
+    let bySection = mapSymbols.get(symbol.sectionIndex);
+    if (bySection === undefined) mapSymbols.set(symbol.sectionIndex, (bySection = new Map()));
+    if (!bySection.has(symbol.value)) bySection.set(symbol.value, symbol);
+  }
+  built = { relocations: new Map(), functionStarts, mapSymbols };
+  indexCache.set(ctx, built);
+  return built;
+}
+
+/** The section's relocations with offsets in [start, end), by binary search over the sorted list. */
+function relocationsIn(ctx: ReferenceContext, section: ElfSection, start: number, end: number): readonly ElfRelocation[] {
+  const cache = indexes(ctx).relocations;
+  let sorted = cache.get(section.index);
+  if (sorted === undefined) {
+    sorted = [...ctx.elf.relocationsFor(section)].sort((a, b) => a.offset - b.offset);
+    cache.set(section.index, sorted);
+  }
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (sorted[mid].offset < start) low = mid + 1;
+    else high = mid;
+  }
+  let last = low;
+  while (last < sorted.length && sorted[last].offset < end) last++;
+  return sorted.slice(low, last);
+}
+
 /** The references of one function: its relocations plus its same-section calls. */
 export function collectReferences(ctx: ReferenceContext, fn: FunctionExtent): Reference[] {
   const { elf } = ctx;
@@ -58,8 +107,7 @@ export function collectReferences(ctx: ReferenceContext, fn: FunctionExtent): Re
   const references: Reference[] = [];
   const relocated = new Set<number>();
 
-  for (const relocation of elf.relocationsFor(fn.section)) {
-    if (relocation.offset < fn.start || relocation.offset >= fn.end) continue;
+  for (const relocation of relocationsIn(ctx, fn.section, fn.start, fn.end)) {
     const insn = (relocation.offset - fn.start) / INSN_SIZE;
     const symbol = elf.symbols[relocation.symbolIndex];
     if (!Number.isInteger(insn) || symbol === undefined) {
@@ -147,11 +195,9 @@ function srcRegister(regs: number, littleEndian: boolean): number {
 }
 
 function functionAt(ctx: ReferenceContext, section: ElfSection, offset: number): FunctionExtent | undefined {
-  return ctx.functions.get(section.index)?.find((f) => f.start === offset);
+  return indexes(ctx).functionStarts.get(section.index)?.get(offset);
 }
 
 function mapSymbolAt(ctx: ReferenceContext, section: ElfSection, offset: number): ElfSymbol | undefined {
-  return ctx.elf.symbols.find(
-    (s) => s.sectionIndex === section.index && s.value === offset && s.name !== "" && s.type !== SymbolType.SECTION,
-  );
+  return indexes(ctx).mapSymbols.get(section.index)?.get(offset);
 }

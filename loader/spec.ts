@@ -69,6 +69,11 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Obje
       mapSections.add(section.index);
       for (const map of readLegacyMaps(elf, section)) addMap(maps, map);
     } else if (isDataSection(section)) {
+      if (section.size > MAX_DATA_SECTION) {
+        throw new SpecError(`global data section of ${section.size} bytes cannot become a map value (at most ${MAX_DATA_SECTION})`, {
+          part: section.name,
+        });
+      }
       dataSectionIndices.add(section.index);
       dataSections.set(section.name, {
         name: section.name,
@@ -120,6 +125,9 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Obje
   };
 }
 
+/** A data section becomes one array map value; value_size is a u32 and the kernel allocates it whole. */
+const MAX_DATA_SECTION = 1 << 30;
+
 function addMap(maps: Map<string, MapSpec>, map: MapSpec): void {
   if (maps.has(map.name)) throw new SpecError(`two maps are named ${map.name}`, { part: map.section });
   maps.set(map.name, map);
@@ -142,7 +150,7 @@ function readLicense(elf: ElfFile): string {
 function readVersion(elf: ElfFile): number {
   const section = elf.section("version");
   if (section === undefined) return 0;
-  if (section.size !== 4) throw new SpecError(`the version section is ${section.size} bytes, expected a 4-byte LINUX_VERSION_CODE`, { part: "version" });
+  if (section.data.byteLength !== 4) throw new SpecError(`the version section is ${section.size} bytes, expected a 4-byte LINUX_VERSION_CODE`, { part: "version" });
   return new DataView(section.data.buffer, section.data.byteOffset, 4).getUint32(0, elf.littleEndian);
 }
 

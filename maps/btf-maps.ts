@@ -27,18 +27,22 @@ export function readBtfMaps(btf: Btf, sectionName = ".maps"): MapSpec[] {
     if (variable.kind !== "var") {
       throw new SpecError(`BTF entry ${secinfo.type} of ${sectionName} is a ${variable.kind}, not a variable`, { part: sectionName });
     }
-    return readMapDefinition(btf, variable.name, variable.type, sectionName);
+    return readMapDefinition(btf, variable.name, variable.type, sectionName, false);
   });
 }
 
 /** Reads one map definition struct (also used for the inner map of a map-in-map). */
-function readMapDefinition(btf: Btf, name: string, typeId: number, section: string): MapSpec {
+function readMapDefinition(btf: Btf, name: string, typeId: number, section: string, inner: boolean): MapSpec {
   const definition = btf.resolve(typeId);
   if (definition.kind !== "struct") {
     throw new SpecError(`map definition is a ${definition.kind}, expected a struct built with __uint/__type/__array`, { part: name });
   }
   const spec = emptyMapSpec(name, "btf", section);
-  for (const member of definition.members) readAttribute(btf, spec, member);
+  for (const member of definition.members) {
+    // The kernel refuses maps of maps of maps, and a definition naming itself would never end.
+    if (inner && member.name === "values") throw new SpecError("an inner map cannot itself declare values (maps of maps nest only once)", { part: name });
+    readAttribute(btf, spec, member);
+  }
   return spec;
 }
 
@@ -137,7 +141,7 @@ function readInnerMap(btf: Btf, spec: MapSpec, member: BtfMember): MapSpec | und
     throw new SpecError(`"values" must point to a map definition struct or a function, found ${target.kind}`, { part: spec.name });
   }
   // Inner maps get the outer map's name with a suffix, as libbpf names them.
-  const inner = readMapDefinition(btf, `${spec.name}.inner`, target.id, spec.section);
+  const inner = readMapDefinition(btf, `${spec.name}.inner`, target.id, spec.section, true);
   // Map-in-map values are map fds: 4 bytes, whatever the inner definition says.
   spec.valueSize = checkSize(spec, "value", spec.valueSize, 4);
   return inner;
