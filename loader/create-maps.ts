@@ -16,6 +16,8 @@ import type { DataSectionSpec } from "./spec.js";
 export interface MapCreation {
   /** bpffs directory under which maps are pinned. */
   readonly pinRoot: string;
+  /** Pins this load created, so that a failed load can remove them again. */
+  readonly pinned: string[];
 }
 
 export function createMapFromSpec(spec: MapSpec, creation: MapCreation): BpfMap {
@@ -27,6 +29,7 @@ export function createMapFromSpec(spec: MapSpec, creation: MapCreation): BpfMap 
     try {
       mkdirSync(resolve(pinPath, ".."), { recursive: true });
       pinObject(fd, pinPath);
+      creation.pinned.push(pinPath);
     } catch (error) {
       map.close();
       throw error;

@@ -6,6 +6,7 @@
 // Everything created is owned by the LoadedObject; if any step fails, all of it is closed
 // before the error leaves load(). The spec is never modified.
 
+import { rmSync } from "node:fs";
 import { endianness } from "node:os";
 import { SpecError } from "../common/errors.js";
 import { ProgramType } from "../common/uapi.js";
@@ -35,7 +36,7 @@ export function load(spec: ObjectSpec, options: LoadOptions = {}): LoadedObject 
   const maps = new Map<string, BpfMap>();
   const dataMaps = new Map<string, BpfMap>();
   const programs = new Map<string, Program>();
-  const creation: MapCreation = { pinRoot: options.pinRoot ?? "/sys/fs/bpf" };
+  const creation: MapCreation = { pinRoot: options.pinRoot ?? "/sys/fs/bpf", pinned: [] };
   try {
     for (const mapSpec of spec.maps.values()) maps.set(mapSpec.name, createMapFromSpec(mapSpec, creation));
     for (const data of spec.dataSections.values()) {
@@ -69,6 +70,8 @@ export function load(spec: ObjectSpec, options: LoadOptions = {}): LoadedObject 
     for (const p of programs.values()) p.close();
     for (const m of dataMaps.values()) m.close();
     for (const m of maps.values()) m.close();
+    // A pin keeps its map alive: the maps this load pinned must go with it (reused pins stay).
+    for (const path of creation.pinned) rmSync(path, { force: true });
     throw error;
   }
   return new LoadedObject(programs, maps, dataMaps);

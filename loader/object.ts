@@ -26,17 +26,17 @@ export interface TestRunResult {
 
 export class Program {
   readonly name: string;
+  /** The spec it was loaded from (editing it later changes nothing here). */
   readonly spec: ProgramSpec;
+  /** enum bpf_prog_type, as loaded. */
+  readonly type: number;
   readonly fd: Fd;
 
   constructor(spec: ProgramSpec, fd: Fd) {
     this.name = spec.name;
     this.spec = spec;
+    this.type = spec.type;
     this.fd = fd;
-  }
-
-  get type(): number {
-    return this.spec.type;
   }
 
   /** BPF_OBJ_GET_INFO_BY_FD: id, tag, name, jited length... as bpftool shows them. */
@@ -50,7 +50,7 @@ export class Program {
    */
   testRun(packet: Uint8Array, options: Omit<TestRunOptions, "data"> = {}): TestRunResult {
     const result = testRun(this.fd, { ...options, data: packet });
-    const action = this.spec.type === ProgramType.XDP ? (nameOf(XdpAction, result.retval) as string | undefined) : undefined;
+    const action = this.type === ProgramType.XDP ? (nameOf(XdpAction, result.retval) as string | undefined) : undefined;
     return { retval: result.retval, action, data: result.data, duration: result.duration };
   }
 
@@ -169,9 +169,15 @@ function attachedMode(ifindex: number, program: Program): XdpMode {
   return "skb";
 }
 
-/** An XDP program attached to an interface. It remembers the network namespace it was made in. */
+/**
+ * An XDP program attached to an interface. It remembers the network namespace it was made
+ * in and holds its own fd of the attached program, so that it can still detach after the
+ * LoadedObject was closed.
+ */
 export class XdpAttachment {
   private readonly netns: Fd;
+  /** Our own reference to the attached program: the IFLA_XDP_EXPECTED_FD of replace and detach. */
+  private expected: Fd;
   private attached = true;
 
   constructor(
@@ -181,6 +187,7 @@ export class XdpAttachment {
     private current: Program,
   ) {
     this.netns = currentNetns();
+    this.expected = current.fd.dup();
   }
 
   get program(): Program {
@@ -189,20 +196,35 @@ export class XdpAttachment {
 
   /** Atomically swaps in another program: fails if someone else replaced ours meanwhile. */
   replace(program: Program): void {
-    withNetns(this.netns, () =>
-      setXdp(this.ifindex, { fd: program.fd, flags: xdpModeFlag(this.mode), expectedFd: this.current.fd, interfaceName: this.interfaceName }),
-    );
+    const next = program.fd.dup();
+    try {
+      withNetns(this.netns, () =>
+        setXdp(this.ifindex, { fd: next, flags: xdpModeFlag(this.mode), expectedFd: this.expected, interfaceName: this.interfaceName }),
+      );
+    } catch (error) {
+      next.close();
+      throw error;
+    }
+    this.expected.close();
+    this.expected = next;
     this.current = program;
   }
 
-  /** Removes the program, only if it is still ours (IFLA_XDP_EXPECTED_FD); idempotent. */
+  /**
+   * Removes the program, only if it is still ours (IFLA_XDP_EXPECTED_FD); idempotent. If
+   * another program replaced ours, the kernel refuses (EEXIST) and that program stays.
+   */
   detach(): void {
     if (!this.attached) return;
-    withNetns(this.netns, () =>
-      setXdp(this.ifindex, { fd: -1, flags: xdpModeFlag(this.mode), expectedFd: this.current.fd, interfaceName: this.interfaceName }),
-    );
-    this.attached = false;
-    this.netns.close();
+    try {
+      withNetns(this.netns, () =>
+        setXdp(this.ifindex, { fd: -1, flags: xdpModeFlag(this.mode), expectedFd: this.expected, interfaceName: this.interfaceName }),
+      );
+    } finally {
+      this.attached = false;
+      this.expected.close();
+      this.netns.close();
+    }
   }
 
   [Symbol.dispose](): void {
