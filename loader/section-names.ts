@@ -137,7 +137,8 @@ export const SECTION_DEFINITIONS: readonly SectionDefinition[] = [
 ];
 
 /**
- * Section names from before libbpf 1.0 and from iproute2, matched by bare prefix.
+ * Section names from before libbpf 1.0 and from iproute2, matched by bare prefix (old libbpf
+ * matched these few without a "/": tracing sections always needed one).
  * iproute2's `ip link set dev X xdp obj O` reads section "prog" when none is named.
  */
 const LEGACY_PREFIXES: readonly SectionDefinition[] = [
@@ -146,10 +147,6 @@ const LEGACY_PREFIXES: readonly SectionDefinition[] = [
   { name: "classifier", match: "prefix", programType: P.SCHED_CLS },
   { name: "action", match: "prefix", programType: P.SCHED_ACT },
   { name: "socket", match: "prefix", programType: P.SOCKET_FILTER },
-  { name: "kprobe", match: "prefix", programType: P.KPROBE },
-  { name: "kretprobe", match: "prefix", programType: P.KPROBE },
-  { name: "tracepoint", match: "prefix", programType: P.TRACEPOINT },
-  { name: "raw_tracepoint", match: "prefix", programType: P.RAW_TRACEPOINT },
   { name: "perf_event", match: "prefix", programType: P.PERF_EVENT },
 ];
 

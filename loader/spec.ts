@@ -75,12 +75,7 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Obje
         });
       }
       dataSectionIndices.add(section.index);
-      dataSections.set(section.name, {
-        name: section.name,
-        size: section.size,
-        contents: section.type === SectionType.NOBITS ? new Uint8Array(section.size) : section.data.slice(),
-        readonly: (section.flags & SectionFlags.WRITE) === 0,
-      });
+      dataSections.set(section.name, dataSectionSpec(section));
     }
   }
 
@@ -122,6 +117,22 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Obje
       return getBtf();
     },
     btfExt: elf.section(".BTF.ext")?.data.slice(),
+  };
+}
+
+/** .bss has no bytes in the file: its zeroes are allocated only when someone reads them. */
+function dataSectionSpec(section: ElfSection): DataSectionSpec {
+  let contents: Uint8Array | undefined = section.type === SectionType.NOBITS ? undefined : section.data.slice();
+  return {
+    name: section.name,
+    size: section.size,
+    get contents() {
+      return (contents ??= new Uint8Array(section.size));
+    },
+    set contents(value: Uint8Array) {
+      contents = value;
+    },
+    readonly: (section.flags & SectionFlags.WRITE) === 0,
   };
 }
 
