@@ -8,13 +8,29 @@
 import { load, type LoadOptions } from "./loader/load.js";
 import { parseObject, type ParseOptions } from "./loader/spec.js";
 import type { LoadedObject } from "./loader/object.js";
+import { objectFdById } from "./syscall/bpf-obj.js";
+import { programInfo, type ProgramInfo } from "./syscall/info.js";
 
 /** Parses and loads in one step: `loadObject(buf).attachXdp(ifindex)`. */
 export function loadObject(bytes: Uint8Array, options: LoadOptions & ParseOptions = {}): LoadedObject {
   return load(parseObject(bytes, options), options);
 }
 
+/**
+ * What the kernel reports about any loaded program, found by its global id (as `ip link`
+ * and `bpftool prog show` list them): BPF_PROG_GET_FD_BY_ID, then BPF_OBJ_GET_INFO_BY_FD.
+ */
+export function programInfoById(id: number): ProgramInfo {
+  const fd = objectFdById("prog", id);
+  try {
+    return programInfo(fd);
+  } finally {
+    fd.close();
+  }
+}
+
 export { parseObject, load };
+export type { ProgramInfo };
 export type { LoadOptions, ParseOptions };
 export type { ObjectSpec, DataSectionSpec } from "./loader/spec.js";
 export { ProgramSpec } from "./loader/programs.js";
@@ -22,14 +38,15 @@ export type { Reference, ReferenceKind } from "./loader/references.js";
 export { matchSection, SECTION_DEFINITIONS, type SectionDefinition } from "./loader/section-names.js";
 export { LoadedObject, Program, XdpAttachment, type AttachXdpOptions, type TestRunResult } from "./loader/object.js";
 export type { MapSpec, MapPinning, MapSource } from "./maps/spec.js";
+export { pinPathFor } from "./loader/create-maps.js";
 export { BpfMap } from "./maps/map.js";
 
 export { parseElf, type ElfFile, type ElfSection, type ElfSymbol, type ElfRelocation } from "./elf/index.js";
 export { parseBtf, Btf, type BtfType } from "./btf/index.js";
 export { decodeInstructions, encodeInstructions, Instruction } from "./insn/instruction.js";
-export { disassemble, formatInstruction } from "./insn/disasm.js";
+export { disassemble, formatInstruction, type Annotation, type SymbolRef } from "./insn/disasm.js";
 
-export { queryXdp, listXdp, type XdpMode, type XdpInfo } from "./syscall/xdp.js";
+export { queryXdp, listXdp, detachXdp, type XdpMode, type XdpInfo } from "./syscall/xdp.js";
 export { withNetns } from "./syscall/netns.js";
 
 export * from "./common/errors.js";
