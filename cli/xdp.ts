@@ -91,6 +91,7 @@ export function xdpAttachCommand(args: string[]): void {
       const verb = replaced === undefined ? "attached" : `replaced program id ${replaced.id}: attached`;
       print(`${verb} ${program.name} to ${attachment.interfaceName} (ifindex ${attachment.ifindex}) in ${attachment.mode} mode: program id ${info.id}, tag ${info.tag}`);
       for (const line of describeMaps(spec, obj, info.mapIds, pinRoot)) print(line);
+      attachment.keep(); // stays attached after we exit, like `ip link set dev X xdp obj ...`
     } finally {
       // Closing our fds does not detach: the interface keeps the program, the program its maps.
       obj.close();

@@ -227,6 +227,17 @@ export class XdpAttachment {
     }
   }
 
+  /**
+   * Leaves the program attached for good (as `ip link set dev X xdp obj ...` does) and
+   * releases what this handle holds; detach() afterwards does nothing.
+   */
+  keep(): void {
+    if (!this.attached) return;
+    this.attached = false;
+    this.expected.close();
+    this.netns.close();
+  }
+
   [Symbol.dispose](): void {
     this.detach();
   }

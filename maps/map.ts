@@ -20,7 +20,7 @@ import { SpecError, SyscallError } from "../common/errors.js";
 import { BpfCmd, MapType, UpdateFlag, mapTypeName } from "../syscall/constants.js";
 import { createMap, freezeMap, MapElemCalls, type MapCreateAttrs } from "../syscall/bpf-map.js";
 import { bpfError } from "../syscall/bpf.js";
-import { getPinnedObject, objectFdById, pinObject } from "../syscall/bpf-obj.js";
+import { getPinnedObject, objectFdById, objectKindOf, pinObject } from "../syscall/bpf-obj.js";
 import { possibleCpus } from "../syscall/cpus.js";
 import { Errno } from "../syscall/errno.js";
 import type { Fd } from "../syscall/fd.js";
@@ -139,6 +139,10 @@ export class BpfMap<K = Scalar, V = MapValue> {
   /** A handle for a map fd of unknown shape: the kernel describes it (BPF_OBJ_GET_INFO_BY_FD). */
   static fromFd<K = Scalar, V = MapValue>(fd: Fd, options: BpfMapOptions<K, unknown> & { name?: string } = {}): BpfMap<K, V> {
     return adopt(fd, () => {
+      const kind = objectKindOf(fd);
+      if (kind !== "map") {
+        throw new SpecError(`fd ${fd.raw} refers to a BPF ${kind === "prog" ? "program" : kind} object, not a map`, { part: options.name ?? "map" });
+      }
       const info = mapInfo(fd);
       return new BpfMap<K, V>(fd, { ...info, name: options.name ?? info.name }, options);
     });

@@ -9,6 +9,7 @@
 // Every loaded object also has a global id, which `bpftool prog show` lists and which
 // BPF_*_GET_FD_BY_ID turns back into a descriptor (CAP_SYS_ADMIN).
 
+import { readlinkSync } from "node:fs";
 import { BpfCmd } from "./constants.js";
 import { Attr } from "./attr.js";
 import { bpfCall, bpfFdCall, sysBpf, bpfError } from "./bpf.js";
@@ -88,5 +89,32 @@ export function objectFdById(kind: ObjectKind, id: number, openFlags = 0): Fd {
     return bpfFdCall(FD_BY_ID[kind], attr, { subject: `${kind} id ${id}` });
   } finally {
     attr.free();
+  }
+}
+
+/**
+ * What kind of BPF object an fd refers to, from the anonymous inode the kernel names it
+ * after ("anon_inode:bpf-map", "anon_inode:bpf-prog", "anon_inode:bpf-link", ...).
+ * BPF_OBJ_GET_INFO_BY_FD would not tell: it answers with whatever info the object has.
+ */
+export function objectKindOf(fd: Fd | number): ObjectKind | "link" | "other" {
+  let target: string;
+  try {
+    target = readlinkSync(`/proc/self/fd/${rawFd(fd)}`);
+  } catch {
+    return "other";
+  }
+  switch (target) {
+    case "anon_inode:bpf-map":
+      return "map";
+    case "anon_inode:bpf-prog":
+      return "prog";
+    case "anon_inode:btf":
+      return "btf";
+    case "anon_inode:bpf_link":
+    case "anon_inode:bpf-link":
+      return "link";
+    default:
+      return "other";
   }
 }
