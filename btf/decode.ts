@@ -1,7 +1,11 @@
-// Decoding one BTF type record into its BtfType object (layouts in btf/kinds.ts).
+// Reading the BTF type section (record layouts in btf/kinds.ts), in two steps:
+//   indexTypes   one pass over the record headers when the BTF is parsed: where each record
+//                starts and its name_off, checked (kind, bounds) but not decoded;
+//   decodeType   one record into its BtfType object, when someone asks for that type.
 
+import type { ByteReader } from "../common/reader.js";
 import { BtfError } from "../common/errors.js";
-import { BtfIntEncoding, BtfKind, BTF_TYPE_SIZE } from "./kinds.js";
+import { BtfIntEncoding, BtfKind, BTF_MAX_KIND, BTF_TYPE_SIZE, trailingSize } from "./kinds.js";
 import type { Btf } from "./parse.js";
 import type { BtfEnumValue, BtfMember, BtfParam, BtfType, BtfVarSecinfo } from "./types.js";
 
@@ -16,7 +20,7 @@ const MODIFIERS = {
 export function decodeType(btf: Btf, id: number): BtfType {
   if (id === 0) return { kind: "void", id: 0, name: "void" };
   const r = btf.types;
-  const at = btf.offsets[id];
+  const at = btf.offsets[id - btf.firstTypeId + 1];
   const name = btf.string(r.u32(at));
   const info = r.u32(at + 4);
   const kind = (info >>> 24) & 0x1f;
@@ -121,4 +125,112 @@ export function decodeType(btf: Btf, id: number): BtfType {
 function checkedId(btf: Btf, target: number, from: number): number {
   if (target >= btf.typeCount) throw new BtfError(`refers to type ${target}, but the last type is ${btf.typeCount - 1}`, { typeId: from });
   return target;
+}
+
+// The index pass. Every record is a whole number of 32-bit words (12 bytes, then 4, 12 or
+// vlen x 4/8/12), so the section is walked word by word. When the section starts 4-byte
+// aligned and is in the host's byte order (vmlinux: the type section starts at byte 24 of the
+// file; a large Node Buffer starts its own ArrayBuffer), a Uint32Array view reads it. Otherwise
+// (a big-endian object, a Buffer at an odd byteOffset in Node's pool) the pass uses DataView
+// reads. Measured on vmlinux (126,000 types, Node 20): the pass takes ~640 us with words and
+// ~660-700 us with DataView; copying the 3 MB section into an aligned buffer first costs more
+// than the DataView reads it would save (copy + words: 800 us; swap + words: 1,600 us).
+
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** Words after the 12-byte header that every record of a kind has, and words per vlen entry. */
+const FIXED_WORDS = new Uint8Array(32); // indexed by the 5-bit kind field; unknown kinds 0
+const WORDS_PER_VLEN = new Uint8Array(32);
+for (let kind = 1; kind <= BTF_MAX_KIND; kind++) {
+  FIXED_WORDS[kind] = trailingSize(kind, 0) / 4;
+  WORDS_PER_VLEN[kind] = (trailingSize(kind, 1) - trailingSize(kind, 0)) / 4;
+}
+
+export interface TypeIndex {
+  /** Byte offset of each record in the section; entry 0 is unused (type id 0 is void). */
+  offsets: Uint32Array;
+  /** name_off of each record, same indexing. */
+  nameOffsets: Uint32Array;
+}
+
+interface IndexLimits {
+  /** The type id of the first record (1, or the base's type count for split BTF). */
+  firstTypeId: number;
+  /** One past the last valid string offset. */
+  stringsEnd: number;
+}
+
+/**
+ * Walks the type section once. Entry i describes type id `firstTypeId + i - 1`. Throws a
+ * BtfError naming that id for an unknown kind, a record that runs past the section, or a
+ * name_off at or past `stringsEnd`.
+ */
+export function indexTypes(section: ByteReader, limits: IndexLimits): TypeIndex {
+  const bytes = section.bytes;
+  // A record is at least 3 words, which bounds the number of types.
+  const capacity = Math.floor(bytes.byteLength / BTF_TYPE_SIZE) + 1;
+  const index = { offsets: new Uint32Array(capacity), nameOffsets: new Uint32Array(capacity) };
+  const count =
+    section.littleEndian === HOST_LITTLE_ENDIAN && (bytes.byteOffset & 3) === 0
+      ? indexWords(new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2), bytes.byteLength, index, limits)
+      : indexDataView(section, index, limits);
+  return { offsets: index.offsets.subarray(0, count), nameOffsets: index.nameOffsets.subarray(0, count) };
+}
+
+/** The index pass over a Uint32Array in host order; returns the number of entries used. */
+function indexWords(words: Uint32Array, length: number, index: TypeIndex, limits: IndexLimits): number {
+  const { offsets, nameOffsets } = index;
+  const { stringsEnd } = limits;
+  const wordCount = words.length;
+  let count = 1;
+  let at = 0;
+  for (; at + 3 <= wordCount; count++) {
+    const nameOff = words[at];
+    const info = words[at + 1];
+    const kind = (info >>> 24) & 0x1f;
+    const next = at + 3 + FIXED_WORDS[kind] + (info & 0xffff) * WORDS_PER_VLEN[kind];
+    if (kind === 0 || kind > BTF_MAX_KIND || next > wordCount || nameOff >= stringsEnd) throw badRecord(info, nameOff, at << 2, count, limits);
+    offsets[count] = at << 2;
+    nameOffsets[count] = nameOff;
+    at = next;
+  }
+  // What is left is shorter than a record header: 1 to 11 bytes.
+  if (at * 4 !== length) throw truncated(at * 4, length, limits.firstTypeId + count - 1);
+  return count;
+}
+
+/** The same pass through DataView reads, for any alignment and byte order. */
+function indexDataView(section: ByteReader, index: TypeIndex, limits: IndexLimits): number {
+  const { offsets, nameOffsets } = index;
+  const { stringsEnd } = limits;
+  const view = section.view;
+  const le = section.littleEndian;
+  const length = section.length;
+  let count = 1;
+  let at = 0;
+  for (; at + BTF_TYPE_SIZE <= length; count++) {
+    const nameOff = view.getUint32(at, le);
+    const info = view.getUint32(at + 4, le);
+    const kind = (info >>> 24) & 0x1f;
+    const next = at + 4 * (3 + FIXED_WORDS[kind] + (info & 0xffff) * WORDS_PER_VLEN[kind]);
+    if (kind === 0 || kind > BTF_MAX_KIND || next > length || nameOff >= stringsEnd) throw badRecord(info, nameOff, at, count, limits);
+    offsets[count] = at;
+    nameOffsets[count] = nameOff;
+    at = next;
+  }
+  if (at !== length) throw truncated(at, length, limits.firstTypeId + count - 1);
+  return count;
+}
+
+/** The error for a record the index pass refused (entry `count`, at byte `at`). */
+function badRecord(info: number, nameOff: number, at: number, count: number, limits: IndexLimits): BtfError {
+  const typeId = limits.firstTypeId + count - 1;
+  const kind = (info >>> 24) & 0x1f;
+  if (kind === 0 || kind > BTF_MAX_KIND) return new BtfError(`unknown kind ${kind}`, { typeId });
+  if (nameOff >= limits.stringsEnd) return new BtfError(`name offset ${nameOff} is past the string section (${limits.stringsEnd} bytes)`, { typeId });
+  return new BtfError(`type record at byte ${at} (${BTF_TYPE_SIZE + trailingSize(kind, info & 0xffff)} bytes) runs past the type section`, { typeId });
+}
+
+function truncated(at: number, length: number, typeId: number): BtfError {
+  return new BtfError(`type record at byte ${at} is truncated (the type section has ${length} bytes)`, { typeId });
 }

@@ -9,14 +9,21 @@
 //     __u32 str_off,  str_len;   NUL-terminated strings; offset 0 is ""
 //   };
 //
-// One pass over the type section records where each record starts (a Uint32Array indexed
-// by type id); a record is decoded into a BtfType object only when asked for, so parsing a
-// 5 MB vmlinux costs one scan, not 100,000 object allocations.
+// One pass over the type section records where each record starts and its name_off, in two
+// Uint32Arrays indexed by type id (indexTypes in btf/decode.ts); a record is decoded into a
+// BtfType object only when asked for, so parsing a 5 MB vmlinux costs one scan, not 100,000
+// objects. Looking a type up by name decodes no string either: it compares the name's UTF-8
+// bytes with the bytes each name_off points at (NameLookup, below).
+//
+// Split BTF (kernel 5.11, the BTF of a kernel module in /sys/kernel/btf/<module>) extends a
+// base BTF (vmlinux): its type ids continue after the base's last id and its string offsets
+// after the end of the base's string section. Ids and offsets below those limits resolve in
+// the base, so a module type can name a vmlinux type or reuse a vmlinux string.
 
 import { ByteReader, type OutOfBoundsError } from "../common/reader.js";
 import { BtfError } from "../common/errors.js";
-import { BTF_MAX_KIND, BTF_TYPE_SIZE, trailingSize } from "./kinds.js";
-import { decodeType } from "./decode.js";
+import { BtfKind } from "./kinds.js";
+import { decodeType, indexTypes } from "./decode.js";
 import type { BtfType } from "./types.js";
 
 export const BTF_MAGIC = 0xeb9f;
@@ -24,20 +31,45 @@ const BTF_HEADER_MIN = 24;
 
 const btfOutOfBounds: OutOfBoundsError = (message, offset) => new BtfError(`${message} (byte ${offset})`);
 
+/** The kind number of each decoded kind name, for checks that need no decoding. */
+const KIND_NUMBERS: Record<Exclude<BtfType["kind"], "void">, number> = {
+  int: BtfKind.INT, ptr: BtfKind.PTR, array: BtfKind.ARRAY, struct: BtfKind.STRUCT, union: BtfKind.UNION,
+  enum: BtfKind.ENUM, fwd: BtfKind.FWD, typedef: BtfKind.TYPEDEF, volatile: BtfKind.VOLATILE,
+  const: BtfKind.CONST, restrict: BtfKind.RESTRICT, func: BtfKind.FUNC, func_proto: BtfKind.FUNC_PROTO,
+  var: BtfKind.VAR, datasec: BtfKind.DATASEC, float: BtfKind.FLOAT, decl_tag: BtfKind.DECL_TAG,
+  type_tag: BtfKind.TYPE_TAG, enum64: BtfKind.ENUM64,
+};
+
+export interface BtfOptions {
+  /** The BTF this one is split from (vmlinux, for a module's BTF). */
+  base?: Btf;
+}
+
 export class Btf {
   readonly littleEndian: boolean;
-  /** Number of type ids, including id 0 (void). */
+  /** Number of type ids, including id 0 (void) and, for split BTF, the base's ids. */
   readonly typeCount: number;
+  /** The id of this BTF's first own type: 1, or base.typeCount for split BTF. */
+  readonly firstTypeId: number;
+  /** The offset of this BTF's first own string: 0, or the end of the base's strings. */
+  readonly firstStringOffset: number;
+  readonly base: Btf | undefined;
   /** Reader over the type records. */
   readonly types: ByteReader;
   /** Reader over the string section. */
   readonly strings: ByteReader;
-  /** Byte offset of each type record in `types`, indexed by type id (entry 0 unused). */
+  /**
+   * Byte offset of each own type record in `types`, indexed by `id - firstTypeId + 1`
+   * (entry 0 unused): by type id itself unless the BTF is split.
+   */
   readonly offsets: Uint32Array;
-  private readonly decoded: (BtfType | undefined)[];
-  private nameIndex: Map<string, number[]> | undefined;
+  /** name_off of each own type record, indexed like `offsets`. */
+  readonly nameOffsets: Uint32Array;
+  /** Types decoded so far, by id (a Map: callers decode a few types of 100,000). */
+  private readonly decoded = new Map<number, BtfType>();
+  private readonly names: NameLookup;
 
-  constructor(readonly bytes: Uint8Array) {
+  constructor(readonly bytes: Uint8Array, options: BtfOptions = {}) {
     if (bytes.byteLength < BTF_HEADER_MIN) throw new BtfError(`${bytes.byteLength} bytes is too short for a BTF header`);
     const magicLE = bytes[0] | (bytes[1] << 8);
     if (magicLE === BTF_MAGIC) this.littleEndian = true;
@@ -48,61 +80,90 @@ export class Btf {
     const headerLength = header.u32(4);
     if (headerLength < BTF_HEADER_MIN || headerLength > bytes.byteLength) throw new BtfError(`bad header length ${headerLength}`);
     const typeOff = header.u32(8), typeLen = header.u32(12), strOff = header.u32(16), strLen = header.u32(20);
+    const strings = header.sub(headerLength + strOff, strLen, ".BTF strings");
+    if (strLen > 0 && strings.bytes[strLen - 1] !== 0) throw new BtfError("string section does not end with NUL");
+
+    const base = options.base;
+    if (base !== undefined && base.littleEndian !== this.littleEndian) throw new BtfError("split BTF and its base differ in byte order");
+    if (base === undefined && strLen > 0 && strings.bytes[0] !== 0) throw new BtfError("string section does not start with the empty string");
+    this.base = base;
+    this.firstTypeId = base === undefined ? 1 : base.typeCount;
+    this.firstStringOffset = base === undefined ? 0 : base.stringsEnd;
+    this.strings = strings;
+
     this.types = header.sub(headerLength + typeOff, typeLen, ".BTF types");
-    this.strings = header.sub(headerLength + strOff, strLen, ".BTF strings");
-    if (strLen > 0 && this.strings.bytes[strLen - 1] !== 0) throw new BtfError("string section does not end with NUL");
-    this.offsets = indexTypes(this.types);
-    this.typeCount = this.offsets.length;
-    this.decoded = new Array(this.typeCount);
+    const index = indexTypes(this.types, { firstTypeId: this.firstTypeId, stringsEnd: this.firstStringOffset + strLen });
+    this.offsets = index.offsets;
+    this.nameOffsets = index.nameOffsets;
+    this.typeCount = this.firstTypeId + index.offsets.length - 1;
+    this.names = new NameLookup(this, base?.names);
   }
 
-  /** The string at `offset` in the string section. */
+  /** One past the last string offset this BTF resolves (its base's strings included). */
+  get stringsEnd(): number {
+    return this.firstStringOffset + this.strings.length;
+  }
+
+  /** The string at `offset` in the string section (the base's section below firstStringOffset). */
   string(offset: number): string {
-    if (offset >= this.strings.length) throw new BtfError(`string offset ${offset} is past the string section (${this.strings.length} bytes)`);
-    return this.strings.cstring(offset);
+    if (offset < this.firstStringOffset) return this.base!.string(offset);
+    const local = offset - this.firstStringOffset;
+    if (!(local < this.strings.length)) throw new BtfError(`string offset ${offset} is past the string section (${this.stringsEnd} bytes)`);
+    return this.strings.cstring(local);
   }
 
   /** The type with this id, decoded once and cached. */
   type(id: number): BtfType {
-    if (!(id >= 0 && id < this.typeCount)) throw new BtfError(`no type with id ${id} (the object has ${this.typeCount - 1} types)`, { typeId: id });
-    let type = this.decoded[id];
+    if (id < this.firstTypeId && id > 0) return this.base!.type(id);
+    if (!(id >= 0 && id < this.typeCount)) throw new BtfError(`no type with id ${id} (the last id is ${this.typeCount - 1})`, { typeId: id });
+    let type = this.decoded.get(id);
     if (type === undefined) {
       type = decodeType(this, id);
-      this.decoded[id] = type;
+      this.decoded.set(id, type);
     }
     return type;
   }
 
-  /** Kind number of a type without decoding it. */
+  /** Kind number of a type without decoding it (0 for void). */
   kindOf(id: number): number {
     if (id === 0) return 0;
-    return (this.types.u32(this.offsets[id] + 4) >>> 24) & 0x1f;
+    if (id < this.firstTypeId) return this.base!.kindOf(id);
+    if (!(id < this.typeCount)) throw new BtfError(`no type with id ${id} (the last id is ${this.typeCount - 1})`, { typeId: id });
+    return (this.types.u32(this.offsets[id - this.firstTypeId + 1] + 4) >>> 24) & 0x1f;
   }
 
-  /** Ids of all types with this name (built on first use, one pass over name offsets). */
+  /** name_off of a type without decoding it (0 for void and anonymous types). */
+  nameOffsetOf(id: number): number {
+    if (id === 0) return 0;
+    if (id < this.firstTypeId) return this.base!.nameOffsetOf(id);
+    if (!(id < this.typeCount)) throw new BtfError(`no type with id ${id} (the last id is ${this.typeCount - 1})`, { typeId: id });
+    return this.nameOffsets[id - this.firstTypeId + 1];
+  }
+
+  /**
+   * Ids of all types with this name, ascending (a split BTF's base first). Anonymous types
+   * (name_off 0) have no name. One scan over the types per name, remembered.
+   */
   idsByName(name: string): readonly number[] {
-    if (this.nameIndex === undefined) {
-      const index = new Map<string, number[]>();
-      for (let id = 1; id < this.typeCount; id++) {
-        const nameOff = this.types.u32(this.offsets[id]);
-        if (nameOff === 0) continue;
-        const typeName = this.string(nameOff);
-        const ids = index.get(typeName);
-        if (ids === undefined) index.set(typeName, [id]);
-        else ids.push(id);
-      }
-      this.nameIndex = index;
-    }
-    return this.nameIndex.get(name) ?? [];
+    return this.names.idsByName(name);
   }
 
-  /** The first type with this name and, if given, this kind. */
+  /**
+   * The first type with this name and, if given, this kind. The scan stops at that type,
+   * like libbpf's btf__find_by_name_kind.
+   */
   typeByName(name: string, kind?: BtfType["kind"]): BtfType | undefined {
-    for (const id of this.idsByName(name)) {
-      const type = this.type(id);
-      if (kind === undefined || type.kind === kind) return type;
-    }
-    return undefined;
+    if (kind === "void") return undefined;
+    const id = this.names.first(name, kind === undefined ? undefined : KIND_NUMBERS[kind]);
+    return id === 0 ? undefined : this.type(id);
+  }
+
+  /**
+   * Every named type, by name (ids ascending). This decodes every type name once, so it is
+   * for callers that want them all; idsByName and typeByName do not need it.
+   */
+  allNames(): ReadonlyMap<string, readonly number[]> {
+    return this.names.all();
   }
 
   /** Follows typedefs and qualifiers (const, volatile, restrict, type tags) to the underlying type. */
@@ -152,26 +213,114 @@ export class Btf {
   }
 }
 
-export function parseBtf(bytes: Uint8Array): Btf {
-  return new Btf(bytes);
+/** Parses BTF bytes (a .BTF section, vmlinux BTF, or with `base` a module's split BTF). */
+export function parseBtf(bytes: Uint8Array, options: BtfOptions = {}): Btf {
+  return new Btf(bytes, options);
 }
 
-function indexTypes(types: ByteReader): Uint32Array {
-  // A record is at least 12 bytes, which bounds the number of types.
-  let offsets = new Uint32Array(Math.floor(types.length / BTF_TYPE_SIZE) + 1);
-  let count = 1;
-  let offset = 0;
-  const view = types.view;
-  const le = types.littleEndian;
-  while (offset < types.length) {
-    if (offset + BTF_TYPE_SIZE > types.length) throw new BtfError(`type record at byte ${offset} is truncated`, { typeId: count });
-    const info = view.getUint32(offset + 4, le);
-    const kind = (info >>> 24) & 0x1f;
-    if (kind === 0 || kind > BTF_MAX_KIND) throw new BtfError(`unknown kind ${kind}`, { typeId: count });
-    const size = BTF_TYPE_SIZE + trailingSize(kind, info & 0xffff);
-    if (offset + size > types.length) throw new BtfError(`type record at byte ${offset} runs past the type section`, { typeId: count });
-    offsets[count++] = offset;
-    offset += size;
+
+// Name lookup. A type's name is the NUL-terminated string at its name_off, so "the type is
+// named N" means: the bytes at name_off are N's UTF-8 bytes followed by a NUL. NameLookup
+// checks exactly that for each entry of the nameOffsets column, which costs two or three byte
+// reads per type instead of decoding 100,000 strings into a Map. Strings are deduplicated by
+// every BTF writer, but nothing in the format requires it (two copies of a string, a name_off
+// into the middle of a longer string are valid), so the check is per type, never "find the
+// one offset of N".
+
+/** Names compared by decoding instead of by bytes: "" (no NUL to look for), and names with
+ * U+FFFD (what invalid UTF-8 decodes to) or surrogates (which may not survive encoding). */
+const NEEDS_DECODING = /^$|[\uD800-\uDFFF\uFFFD]/;
+const utf8 = new TextEncoder();
+const NO_IDS: readonly number[] = [];
+
+class NameLookup {
+  private readonly cache = new Map<string, readonly number[]>();
+  private full: Map<string, number[]> | undefined;
+
+  constructor(
+    private readonly btf: Btf,
+    private readonly base: NameLookup | undefined,
+  ) {}
+
+  idsByName(name: string): readonly number[] {
+    if (this.full !== undefined) return this.full.get(name) ?? NO_IDS;
+    let ids = this.cache.get(name);
+    if (ids === undefined) {
+      const found = this.base === undefined ? [] : [...this.base.idsByName(name)];
+      this.scan(name, undefined, false, found);
+      ids = found.length === 0 ? NO_IDS : found;
+      this.cache.set(name, ids);
+    }
+    return ids;
   }
-  return offsets.subarray(0, count);
+
+  /** The lowest id with this name (and kind, if given), or 0. */
+  first(name: string, kind: number | undefined): number {
+    const known = this.full?.get(name) ?? this.cache.get(name);
+    if (known !== undefined || this.full !== undefined) {
+      return known?.find((id) => kind === undefined || this.btf.kindOf(id) === kind) ?? 0;
+    }
+    const inBase = this.base?.first(name, kind) ?? 0;
+    if (inBase !== 0) return inBase;
+    const found: number[] = [];
+    this.scan(name, kind, true, found);
+    return found.length === 0 ? 0 : found[0];
+  }
+
+  all(): ReadonlyMap<string, readonly number[]> {
+    if (this.full === undefined) {
+      const full = new Map<string, number[]>();
+      if (this.base !== undefined) for (const [name, ids] of this.base.all()) full.set(name, [...ids]);
+      const { nameOffsets, firstTypeId } = this.btf;
+      for (let i = 1; i < nameOffsets.length; i++) {
+        if (nameOffsets[i] === 0) continue;
+        const name = this.btf.string(nameOffsets[i]);
+        const ids = full.get(name);
+        if (ids === undefined) full.set(name, [firstTypeId + i - 1]);
+        else ids.push(firstTypeId + i - 1);
+      }
+      this.full = full;
+    }
+    return this.full;
+  }
+
+  /** True when the string at `offset` (anywhere in the chain of bases) is `name`'s bytes. */
+  private storedAt(offset: number, name: Uint8Array): boolean {
+    const local = offset - this.btf.firstStringOffset;
+    if (local < 0) return this.base!.storedAt(offset, name);
+    return equalAt(this.btf.strings.bytes, local, name);
+  }
+
+  /**
+   * Appends to `ids` the own types named `name` (of kind `kind`, if given), ascending; with
+   * `stopAtFirst`, only the first.
+   */
+  private scan(name: string, kind: number | undefined, stopAtFirst: boolean, ids: number[]): void {
+    if (name.includes("\0")) return; // a stored string ends at its first NUL
+    const { nameOffsets, firstTypeId, firstStringOffset } = this.btf;
+    const decode = NEEDS_DECODING.test(name);
+    const bytes = decode ? undefined : utf8.encode(name);
+    const strings = this.btf.strings.bytes;
+    for (let i = 1; i < nameOffsets.length; i++) {
+      const offset = nameOffsets[i];
+      let named: boolean;
+      if (bytes === undefined) named = offset !== 0 && this.btf.string(offset) === name;
+      else if (offset >= firstStringOffset) named = equalAt(strings, offset - firstStringOffset, bytes);
+      else named = offset !== 0 && this.base!.storedAt(offset, bytes);
+      if (!named) continue;
+      const id = firstTypeId + i - 1;
+      if (kind !== undefined && this.btf.kindOf(id) !== kind) continue;
+      ids.push(id);
+      if (stopAtFirst) return;
+    }
+  }
+}
+
+/** True when strings[at..] holds `name` followed by a NUL. The NUL test comes first: it
+ * rejects almost every other name with one read. */
+function equalAt(strings: Uint8Array, at: number, name: Uint8Array): boolean {
+  const length = name.length;
+  if (strings[at + length] !== 0) return false;
+  for (let k = 0; k < length; k++) if (strings[at + k] !== name[k]) return false;
+  return true;
 }
