@@ -12,18 +12,22 @@ import { mapInfo } from "../syscall/info.js";
 import { BpfMap, type MapDescription } from "../maps/map.js";
 import type { MapSpec } from "../maps/spec.js";
 import type { DataSectionSpec } from "./spec.js";
+import { mapBtfAttrs, type Warn } from "./btf-load.js";
 
 export interface MapCreation {
   /** bpffs directory under which maps are pinned. */
   readonly pinRoot: string;
   /** Pins this load created, so that a failed load can remove them again. */
   readonly pinned: string[];
+  /** The object's BTF in the kernel, for key/value type ids; undefined without BTF. */
+  readonly btfFd: Fd | undefined;
+  readonly warn: Warn;
 }
 
 export function createMapFromSpec(spec: MapSpec, creation: MapCreation): BpfMap {
   const pinPath = pinPathFor(spec, creation.pinRoot);
   if (pinPath !== undefined && existsSync(pinPath)) return reusePinned(spec, pinPath);
-  const fd = createKernelMap(spec);
+  const fd = createKernelMap(spec, creation);
   const map = new BpfMap(fd, describe(spec));
   if (pinPath !== undefined) {
     try {
@@ -38,15 +42,15 @@ export function createMapFromSpec(spec: MapSpec, creation: MapCreation): BpfMap 
   return map;
 }
 
-function createKernelMap(spec: MapSpec): Fd {
+function createKernelMap(spec: MapSpec, creation: MapCreation): Fd {
   let inner: Fd | undefined;
   try {
     // Maps of maps need a template of their inner map at creation; it is closed right after.
-    if (spec.innerMap !== undefined) inner = createKernelMap(spec.innerMap);
+    if (spec.innerMap !== undefined) inner = createKernelMap(spec.innerMap, creation);
     else if (spec.type === MapType.ARRAY_OF_MAPS || spec.type === MapType.HASH_OF_MAPS) {
       throw new SpecError("a map of maps needs an inner map definition: declare __array(values, struct { ... })", { part: spec.name });
     }
-    return createMap({
+    const attrs = {
       type: spec.type,
       keySize: spec.keySize,
       valueSize: spec.valueSize,
@@ -56,7 +60,17 @@ function createKernelMap(spec: MapSpec): Fd {
       innerMapFd: inner,
       numaNode: spec.numaNode,
       mapExtra: spec.mapExtra,
-    });
+    };
+    const btf = mapBtfAttrs(spec, creation.btfFd);
+    if (btf.btfFd === undefined) return createMap(attrs);
+    try {
+      return createMap({ ...attrs, ...btf });
+    } catch (error) {
+      // As libbpf does: a map the kernel refuses with BTF types may still work without them.
+      const fd = createMap(attrs);
+      creation.warn(`map ${spec.name}: created without BTF key/value types, which the kernel refused (${(error as Error).message})`);
+      return fd;
+    }
   } finally {
     inner?.close();
   }

@@ -13,6 +13,7 @@
 import { RelocationError } from "../common/errors.js";
 import { BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, INSN_SIZE } from "../insn/opcodes.js";
 import { SlotView } from "../insn/slots.js";
+import { concatExtInfo, type FunctionExtInfo } from "../btf/ext-info.js";
 import type { ObjectSpec } from "./spec.js";
 import type { ProgramSpec } from "./programs.js";
 import type { Reference } from "./references.js";
@@ -27,6 +28,8 @@ export interface LinkedProgram {
   /** Where each function starts, in slots, in link order (the entry program first, at 0). */
   readonly layout: readonly { readonly name: string; readonly start: number }[];
   readonly references: readonly KernelReference[];
+  /** The BTF records of every linked function, shifted to where it now starts; undefined without BTF. */
+  readonly extInfo: FunctionExtInfo | undefined;
 }
 
 export function link(spec: ObjectSpec, entry: ProgramSpec): LinkedProgram {
@@ -72,7 +75,24 @@ export function link(spec: ObjectSpec, entry: ProgramSpec): LinkedProgram {
       }
     }
   }
-  return { program: entry, bytes, layout: order.map((fn) => ({ name: fn.name, start: start.get(fn)! })), references };
+  return {
+    program: entry,
+    bytes,
+    layout: order.map((fn) => ({ name: fn.name, start: start.get(fn)! })),
+    references,
+    extInfo: linkExtInfo(order, start),
+  };
+}
+
+/** func_info and line_info must cover every function the kernel gets, or none of them. */
+function linkExtInfo(order: readonly ProgramSpec[], start: ReadonlyMap<ProgramSpec, number>): FunctionExtInfo | undefined {
+  const parts: { info: FunctionExtInfo; startSlot: number }[] = [];
+  for (const fn of order) {
+    const info = fn.extInfo;
+    if (info === undefined) return undefined;
+    parts.push({ info, startSlot: start.get(fn)! });
+  }
+  return concatExtInfo(parts);
 }
 
 /** Subprograms in .text first, then functions of program sections (a call into another section's function). */

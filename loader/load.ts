@@ -8,11 +8,13 @@
 
 import { rmSync } from "node:fs";
 import { endianness } from "node:os";
-import { SpecError } from "../common/errors.js";
+import { RelocationError, SpecError } from "../common/errors.js";
 import { ProgramType } from "../common/uapi.js";
 import { loadProgram } from "../syscall/prog-load.js";
 import type { BpfMap } from "../maps/map.js";
-import { link } from "./link.js";
+import { link, type LinkedProgram } from "./link.js";
+import { loadObjectBtf } from "./btf-load.js";
+import { coreReloKindName } from "../btf/ext.js";
 import { resolveReferences } from "./resolve.js";
 import type { ObjectSpec } from "./spec.js";
 import type { ProgramSpec } from "./programs.js";
@@ -28,6 +30,11 @@ export interface LoadOptions {
   logLevel?: number;
   /** Receives the verifier's log of each program that loads; by default a log is fetched only on failure. */
   onVerifierLog?: (program: string, log: string) => void;
+  /**
+   * Receives what the load did differently from what the object asks, and why (BTF the
+   * kernel refused, a map created without BTF types). Default: console.warn.
+   */
+  onWarning?: (message: string) => void;
 }
 
 export function load(spec: ObjectSpec, options: LoadOptions = {}): LoadedObject {
@@ -36,7 +43,9 @@ export function load(spec: ObjectSpec, options: LoadOptions = {}): LoadedObject 
   const maps = new Map<string, BpfMap>();
   const dataMaps = new Map<string, BpfMap>();
   const programs = new Map<string, Program>();
-  const creation: MapCreation = { pinRoot: options.pinRoot ?? "/sys/fs/bpf", pinned: [] };
+  const warn = options.onWarning ?? ((message: string) => console.warn(`tsbpf: ${message}`));
+  const btfFd = loadObjectBtf(spec, warn);
+  const creation: MapCreation = { pinRoot: options.pinRoot ?? "/sys/fs/bpf", pinned: [], btfFd, warn };
   try {
     for (const mapSpec of spec.maps.values()) maps.set(mapSpec.name, createMapFromSpec(mapSpec, creation));
     for (const data of spec.dataSections.values()) {
@@ -45,6 +54,8 @@ export function load(spec: ObjectSpec, options: LoadOptions = {}): LoadedObject 
     }
     for (const program of selected) {
       const linked = link(spec, program);
+      rejectCoreRelocations(linked);
+      const ext = btfFd === undefined ? undefined : linked.extInfo;
       const insns = resolveReferences(linked, {
         mapFd: (name) => maps.get(name)?.fd.raw,
         dataFd: (section) => dataMaps.get(section)?.fd.raw,
@@ -58,6 +69,9 @@ export function load(spec: ObjectSpec, options: LoadOptions = {}): LoadedObject 
           flags: program.flags,
           expectedAttachType: program.expectedAttachType,
           kernVersion: program.kernelVersion,
+          ...(ext === undefined || ext.funcInfo.length === 0
+            ? {}
+            : { btfFd, funcInfo: ext.funcInfoRecords, lineInfo: ext.lineInfoRecords }),
         },
         {
           logLevel: options.logLevel,
@@ -70,11 +84,26 @@ export function load(spec: ObjectSpec, options: LoadOptions = {}): LoadedObject 
     for (const p of programs.values()) p.close();
     for (const m of dataMaps.values()) m.close();
     for (const m of maps.values()) m.close();
+    btfFd?.close();
     // A pin keeps its map alive: the maps this load pinned must go with it (reused pins stay).
     for (const path of creation.pinned) rmSync(path, { force: true });
     throw error;
   }
-  return new LoadedObject(programs, maps, dataMaps);
+  return new LoadedObject(programs, maps, dataMaps, btfFd);
+}
+
+/**
+ * CO-RE relocations rewrite field offsets for the running kernel's types. Loading without
+ * applying them would run the program with the offsets of the compiler's headers: refuse.
+ */
+function rejectCoreRelocations(linked: LinkedProgram): void {
+  const relocation = linked.extInfo?.coreRelos[0];
+  if (relocation === undefined) return;
+  throw new RelocationError(
+    `has ${linked.extInfo!.coreRelos.length} CO-RE relocation(s) (the first: ${coreReloKindName(relocation.kind)}, access string ${relocation.accessString}); ` +
+      "tsbpf does not apply CO-RE relocations yet, and the program would read wrong offsets without them",
+    { program: linked.program.name, instruction: relocation.insn, symbol: `type [${relocation.typeId}]` },
+  );
 }
 
 function selectPrograms(spec: ObjectSpec, names: readonly string[] | undefined): ProgramSpec[] {

@@ -86,6 +86,8 @@ export class LoadedObject {
     readonly maps: ReadonlyMap<string, BpfMap>,
     /** Global data maps by section name (".data", ".rodata", ".bss"...). */
     readonly dataMaps: ReadonlyMap<string, BpfMap>,
+    /** The object's BTF in the kernel (BPF_BTF_LOAD), when it has BTF the kernel accepted. */
+    readonly btfFd: Fd | undefined = undefined,
   ) {}
 
   program(name: string): Program {
@@ -143,6 +145,7 @@ export class LoadedObject {
     for (const program of this.programs.values()) program.close();
     for (const map of this.maps.values()) map.close();
     for (const map of this.dataMaps.values()) map.close();
+    this.btfFd?.close();
   }
 
   [Symbol.dispose](): void {

@@ -6,6 +6,7 @@ import { SpecError } from "../common/errors.js";
 import { ProgramType } from "../common/uapi.js";
 import { SymbolBinding, SymbolType, isExecutable, type ElfFile, type ElfSymbol } from "../elf/index.js";
 import { decodeInstructions, type Instruction } from "../insn/instruction.js";
+import type { FunctionExtInfo } from "../btf/ext-info.js";
 import { INSN_SIZE } from "../insn/opcodes.js";
 import type { FunctionExtent, Reference } from "./references.js";
 import { matchSection } from "./section-names.js";
@@ -39,6 +40,10 @@ export class ProgramSpec {
   /** Relocations and calls, symbolic; `insn` is a slot index relative to the function's start. */
   references: Reference[];
   private decoded: Instruction[] | undefined;
+  private readonly readExtInfo: (() => FunctionExtInfo | undefined) | undefined;
+  private ext: FunctionExtInfo | undefined | null = null;
+  /** The instructions the .BTF.ext records describe: replacing `bytes` makes them stale. */
+  private readonly parsedBytes: Uint8Array;
 
   constructor(init: {
     name: string;
@@ -51,6 +56,8 @@ export class ProgramSpec {
     littleEndian: boolean;
     sectionOffset: number;
     references: Reference[];
+    /** Reads this function's .BTF.ext records (func_info, line_info, CO-RE), on first use. */
+    extInfo?: () => FunctionExtInfo | undefined;
   }) {
     this.name = init.name;
     this.section = init.section;
@@ -62,6 +69,8 @@ export class ProgramSpec {
     this.littleEndian = init.littleEndian;
     this.sectionOffset = init.sectionOffset;
     this.references = init.references;
+    this.readExtInfo = init.extInfo;
+    this.parsedBytes = init.bytes;
     const match = init.isSubprogram ? undefined : matchSection(init.section);
     this.type = match?.definition.programType ?? ProgramType.UNSPEC;
     this.expectedAttachType = match?.definition.attachType;
@@ -73,6 +82,18 @@ export class ProgramSpec {
   /** Number of 8-byte slots (ld_imm64 takes two). */
   get slotCount(): number {
     return this.bytes.byteLength / INSN_SIZE;
+  }
+
+  /**
+   * The function's BTF records from .BTF.ext, instruction indexes relative to its start:
+   * func_info (its BTF FUNC), line_info (source lines) and CO-RE relocations. Undefined
+   * when the object has no .BTF.ext, or when `bytes` was replaced by other instructions,
+   * which the records do not describe.
+   */
+  get extInfo(): FunctionExtInfo | undefined {
+    if (this.bytes !== this.parsedBytes) return undefined;
+    if (this.ext === null) this.ext = this.readExtInfo?.();
+    return this.ext;
   }
 
   /** The decoded instructions (ld_imm64 as one instruction), decoded on first use. */

@@ -3,7 +3,8 @@
 // the same bytes always give the same spec (inspect and edit it, then load it).
 
 import { SpecError } from "../common/errors.js";
-import { parseBtf, type Btf } from "../btf/index.js";
+import { parseBtf, parseBtfExt, extInfoForFunction, type Btf, type BtfExt } from "../btf/index.js";
+import { fixupDatasecs } from "../btf/fixup.js";
 import { EM_BPF, SectionFlags, SectionType, isExecutable, parseElf, type ElfFile, type ElfSection } from "../elf/index.js";
 import { readBtfMaps } from "../maps/btf-maps.js";
 import { readLegacyMaps } from "../maps/legacy-maps.js";
@@ -53,7 +54,7 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Obje
   const kernelVersion = readVersion(elf);
   const btfSection = elf.section(".BTF");
   let btf: Btf | undefined;
-  const getBtf = () => (btf ??= btfSection === undefined ? undefined : parseBtf(btfSection.data));
+  const getBtf = () => (btf ??= btfSection === undefined ? undefined : objectBtf(elf, btfSection.data));
 
   const mapSections = new Set<number>();
   const dataSections = new Map<string, DataSectionSpec>();
@@ -79,6 +80,15 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Obje
     }
   }
 
+  const extSection = elf.section(".BTF.ext");
+  let ext: BtfExt | undefined;
+  const extInfo = (sectionName: string, start: number, end: number) => () => {
+    const objectBtf = getBtf();
+    if (extSection === undefined || objectBtf === undefined) return undefined;
+    ext ??= parseBtfExt(extSection.data);
+    return extInfoForFunction(ext, objectBtf, sectionName, start, end);
+  };
+
   const functions = findFunctions(elf);
   const ctx: ReferenceContext = { elf, functions, mapSections, dataSections: dataSectionIndices };
   const programs = new Map<string, ProgramSpec>();
@@ -97,6 +107,7 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Obje
         littleEndian: elf.littleEndian,
         sectionOffset: fn.start,
         references: collectReferences(ctx, fn),
+        extInfo: extInfo(fn.section.name, fn.start, fn.end),
       });
       const table = isSubprogram ? subprograms : programs;
       if (table.has(fn.name)) throw new SpecError(`two functions are named ${fn.name}`, { part: fn.section.name });
@@ -138,6 +149,26 @@ function dataSectionSpec(section: ElfSection): DataSectionSpec {
 
 /** A data section becomes one array map value; value_size is a u32 and the kernel allocates it whole. */
 const MAX_DATA_SECTION = 1 << 30;
+
+/** The object's BTF with DATASEC sizes and variable offsets filled in from the ELF file (btf/fixup.ts). */
+function objectBtf(elf: ElfFile, bytes: Uint8Array): Btf {
+  const raw = parseBtf(bytes);
+  const symbolsBySection = new Map<number, Map<string, number>>();
+  const fixed = fixupDatasecs(raw, {
+    sectionSize: (name) => elf.section(name)?.size,
+    symbolOffset: (sectionName, variable) => {
+      const section = elf.section(sectionName);
+      if (section === undefined) return undefined;
+      let symbols = symbolsBySection.get(section.index);
+      if (symbols === undefined) {
+        symbols = new Map(elf.symbols.filter((s) => s.sectionIndex === section.index && s.name !== "").map((s) => [s.name, s.value]));
+        symbolsBySection.set(section.index, symbols);
+      }
+      return symbols.get(variable);
+    },
+  });
+  return fixed instanceof Uint8Array ? parseBtf(fixed) : fixed;
+}
 
 function addMap(maps: Map<string, MapSpec>, map: MapSpec): void {
   if (maps.has(map.name)) throw new SpecError(`two maps are named ${map.name}`, { part: map.section });

@@ -53,6 +53,15 @@ describe.skipIf(skipWithoutRoot)("load and attach errors: clear messages, no lea
     rmSync(pinRoot, { recursive: true, force: true });
   });
 
+  describe("CO-RE", () => {
+    it("refuses a program with CO-RE relocations instead of loading it with the compiler's offsets", () => {
+      const error = failedCleanly(fdLeaks(() => loadObject(readProg("core_read"))), RelocationError);
+      expect(error.program).toBe("core_task");
+      expect(error.message).toContain("3 CO-RE relocation(s)");
+      expect(error.message).toContain("FIELD_BYTE_OFFSET, access string 0:1");
+    });
+  });
+
   describe("the verifier", () => {
     it("rejects the `rejected` fixture with a VerifierError carrying its reason and the full log", () => {
       const check = fdLeaks(() => loadObject(readProg("rejected")));
@@ -70,6 +79,14 @@ describe.skipIf(skipWithoutRoot)("load and attach errors: clear messages, no lea
       expect(error.log).toMatch(/^processed \d+ insns/m);
       expect(error.log.length).toBeGreaterThan(error.summary.length);
       expect(error.log).toContain(error.summary.split("\n").at(-1));
+    });
+
+    it("points at the source line through the object's BTF line info", () => {
+      const error = failedCleanly(fdLeaks(() => loadObject(readProg("rejected"))), VerifierError);
+      // rejected.bpf.c line 28 is `*count += 1;`: the kernel logs it from line_info.
+      expect(error.sourceLine).toBe("rejected.bpf.c:28");
+      expect(error.message).toContain("at rejected.bpf.c:28");
+      expect(error.message).toContain("*count += 1;");
     });
 
     it("a program refused after another loaded closes both the maps and the loaded program", () => {

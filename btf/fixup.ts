@@ -1,0 +1,43 @@
+// What the compiler leaves for the loader to fill in: clang cannot know where the linker
+// will place global variables, so each DATASEC (one per data section: .data, .bss,
+// .rodata, .maps, license...) is written with size 0, and on some compilers each variable's
+// offset as 0 too. The kernel refuses a DATASEC of size 0 (btf_datasec_check_meta), and
+// wants its variables in increasing offset order. The ELF file has the facts: the section's
+// size and each variable's symbol value. Pure: the caller passes those facts in.
+
+import type { Btf } from "./parse.js";
+import { BtfBuilder } from "./builder.js";
+import type { BtfVarSecinfo } from "./types.js";
+
+export interface DataSectionFacts {
+  /** Size in bytes of the ELF section with this name, or undefined if there is none. */
+  sectionSize(name: string): number | undefined;
+  /** Value (offset in its section) of the ELF symbol `variable` defined in section `section`. */
+  symbolOffset(section: string, variable: string): number | undefined;
+}
+
+/**
+ * DATASEC sizes and variable offsets from the ELF file. Returns the BTF unchanged (the same
+ * object) when nothing needs fixing, otherwise new BTF bytes (string section kept as is, so
+ * .BTF.ext offsets stay valid).
+ */
+export function fixupDatasecs(btf: Btf, facts: DataSectionFacts): Btf | Uint8Array {
+  let builder: BtfBuilder | undefined;
+  for (let id = 1; id < btf.typeCount; id++) {
+    if (btf.kindOf(id) !== 15 /* BTF_KIND_DATASEC */) continue;
+    const datasec = btf.type(id);
+    if (datasec.kind !== "datasec") continue;
+    const size = facts.sectionSize(datasec.name) ?? datasec.size;
+    const vars: BtfVarSecinfo[] = datasec.vars.map((secinfo) => {
+      const variable = btf.type(secinfo.type);
+      const offset = variable.kind === "var" ? facts.symbolOffset(datasec.name, variable.name) : undefined;
+      return offset === undefined ? secinfo : { ...secinfo, offset };
+    });
+    vars.sort((a, b) => a.offset - b.offset);
+    const changed = size !== datasec.size || vars.some((v, i) => v !== datasec.vars[i] && (v.offset !== datasec.vars[i].offset || v.type !== datasec.vars[i].type));
+    if (!changed) continue;
+    builder ??= BtfBuilder.from(btf);
+    builder.replace(id, { kind: "datasec", name: datasec.name, size, vars });
+  }
+  return builder === undefined ? btf : builder.build();
+}

@@ -1,0 +1,51 @@
+// The object's BTF in the kernel: maps with key/value types, programs with func_info and
+// line_info, and loading without BTF (with a warning) when the kernel refuses it.
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { loadObject, parseObject, parseBtf, load } from "../index.js";
+import { BtfBuilder } from "../btf/index.js";
+import { readProg, DEMO_OBJECT, REPO_ROOT } from "./helpers/progs.js";
+import { skipWithoutRoot } from "./helpers/netns.js";
+import { join } from "node:path";
+
+const bpftool = (...args: string[]) => execFileSync("bpftool", args, { encoding: "utf8" });
+
+describe.skipIf(skipWithoutRoot)("object BTF in the kernel", () => {
+  it("programs carry func_info and line_info: bpftool shows their source lines", () => {
+    using obj = loadObject(readProg("subprog"));
+    const info = obj.program("tc_global_call").info();
+    expect(info.btfId).toBeGreaterThan(0);
+    expect(info.nrFuncInfo).toBe(3); // tc_global_call, classify_len, bump
+    expect(info.nrLineInfo).toBeGreaterThan(3);
+    const xlated = bpftool("prog", "dump", "xlated", "id", String(info.id), "linum");
+    expect(xlated).toContain("int tc_global_call(struct __sk_buff * skb):");
+    expect(xlated).toMatch(/; bump\(1 \+ classify_len\(skb->len\)\); \[file:.*subprog\.bpf\.c line_num:\d+/);
+    expect(xlated).toContain("int classify_len(__u32 len):");
+  });
+
+  it("maps carry their key and value types: bpftool prints field names", () => {
+    using obj = loadObject(readFileSync(join(REPO_ROOT, DEMO_OBJECT)));
+    const map = obj.map("proto_counts");
+    const info = map.info();
+    expect(info.btfId).toBeGreaterThan(0);
+    expect(info.btfValueTypeId).toBeGreaterThan(0);
+    const dump = JSON.parse(bpftool("map", "dump", "id", String(info.id), "--json")) as { formatted?: { value: unknown } }[];
+    expect(dump[0].formatted?.value).toEqual({ packets: 0, bytes: 0 });
+  });
+
+  it("loads without BTF, and says so, when the kernel refuses the object's BTF", () => {
+    const spec = parseObject(readProg("xdp_counter"));
+    // An INT wider than its size: our parser reads it, the kernel's BTF checker refuses it.
+    const builder = BtfBuilder.from(spec.btf!);
+    builder.addInt("too_wide", 1, { bits: 64 });
+    const refused = parseBtf(builder.build());
+    const edited = Object.create(spec, { btf: { value: refused } }) as typeof spec;
+    const warnings: string[] = [];
+    using obj = load(edited, { onWarning: (m) => warnings.push(m) });
+    expect(warnings.length).toBe(1);
+    expect(warnings[0]).toMatch(/^loading without BTF: .*nr_bits/);
+    expect(obj.program("xdp_count").info().btfId).toBe(0);
+    expect(obj.map("stats").info().btfId).toBe(0);
+  });
+});
