@@ -80,6 +80,7 @@ export function load(spec: ObjectSpec, options: LoadOptions = {}): LoadedObject 
       );
       programs.set(program.name, new Program(program, fd));
     }
+    fillInitialValues(spec, maps, programs);
   } catch (error) {
     for (const p of programs.values()) p.close();
     for (const m of dataMaps.values()) m.close();
@@ -104,6 +105,22 @@ function rejectCoreRelocations(linked: LinkedProgram): void {
       "tsbpf does not apply CO-RE relocations yet, and the program would read wrong offsets without them",
     { program: linked.program.name, instruction: relocation.insn, symbol: `type [${relocation.typeId}]` },
   );
+}
+
+/** Prog arrays and maps of maps initialized in C (`.values = { [1] = &prog }`) get their fds. */
+function fillInitialValues(spec: ObjectSpec, maps: ReadonlyMap<string, BpfMap>, programs: ReadonlyMap<string, Program>): void {
+  for (const mapSpec of spec.maps.values()) {
+    for (const value of mapSpec.initialValues ?? []) {
+      const target = value.kind === "program" ? programs.get(value.name) : maps.get(value.name);
+      if (target === undefined) {
+        throw new SpecError(
+          `values[${value.index}] refers to ${value.kind} ${value.name}, which was not ${value.kind === "program" ? "loaded (select it too)" : "created"}`,
+          { part: mapSpec.name },
+        );
+      }
+      maps.get(mapSpec.name)!.update(value.index, target.fd.raw);
+    }
+  }
 }
 
 function selectPrograms(spec: ObjectSpec, names: readonly string[] | undefined): ProgramSpec[] {

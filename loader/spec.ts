@@ -7,6 +7,7 @@ import { parseBtf, parseBtfExt, extInfoForFunction, type Btf, type BtfExt } from
 import { fixupDatasecs } from "../btf/fixup.js";
 import { EM_BPF, SectionFlags, SectionType, isExecutable, parseElf, type ElfFile, type ElfSection } from "../elf/index.js";
 import { readBtfMaps } from "../maps/btf-maps.js";
+import { readMapInitialValues } from "../maps/btf-map-values.js";
 import { readLegacyMaps } from "../maps/legacy-maps.js";
 import type { MapSpec } from "../maps/spec.js";
 import { ProgramSpec, findFunctions } from "./programs.js";
@@ -66,6 +67,7 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Obje
       const objectBtf = getBtf();
       if (objectBtf === undefined) throw new SpecError("the object has BTF-defined maps but no .BTF section to describe them", { part: ".maps" });
       for (const map of readBtfMaps(objectBtf)) addMap(maps, map);
+      readMapInitialValues(elf, section, objectBtf, maps);
     } else if (section.name === "maps") {
       mapSections.add(section.index);
       for (const map of readLegacyMaps(elf, section)) addMap(maps, map);

@@ -41,6 +41,17 @@ export interface MapSpec {
   iproute2?: { id: number; innerId: number; innerIndex: number };
   /** Initial contents: for global data maps the section bytes; empty when none. */
   contents?: Uint8Array;
+  /**
+   * Static initialization of a prog array or map of maps (`.values = { [1] = &prog }` in C):
+   * slot index -> the program or map whose fd goes there once everything is loaded.
+   */
+  initialValues?: MapInitialValue[];
+}
+
+export interface MapInitialValue {
+  readonly index: number;
+  readonly kind: "program" | "map";
+  readonly name: string;
 }
 
 export function emptyMapSpec(name: string, source: MapSource, section: string): MapSpec {

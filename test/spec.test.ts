@@ -31,8 +31,8 @@ const SHT_PROGBITS = 1;
 const SHF_EXECINSTR = 0x4;
 const BPF_F_NO_PREALLOC = 1;
 
-/** cilium's invalid_map objects are meant to fail; they get their own test. */
-const isInvalidMap = (o: TestObject) => /\/invalid_map-e[lb]\.elf$/.test(o.path);
+/** cilium's invalid_map and invalid_btf_map_init objects are meant to fail; they get their own tests. */
+const isInvalidMap = (o: TestObject) => /\/invalid_(btf_)?map(_init)?-e[lb]\.elf$/.test(o.path);
 const OBJECTS = allObjects().filter((o) => !isInvalidMap(o));
 
 interface FunctionOracle {
@@ -435,6 +435,18 @@ describe("cilium test objects", () => {
       expect(specError.part).toBe("invalid_map");
       // `dummy = 1` is a u32 right after the 20-byte struct: its non-zero byte is 20 (LE) or 23 (BE).
       expect(specError.message).toContain(`byte ${suffix === "el" ? 20 : 23} is not zero`);
+    });
+
+    it(`invalid_btf_map_init-${suffix}: data in .maps other than .values pointers is a SpecError naming the map`, () => {
+      const bytes = objectBytes(ciliumObject(`invalid_btf_map_init-${suffix}.elf`));
+      expect(() => parseObject(bytes)).toThrow(SpecError);
+      expect(() => parseObject(bytes)).toThrow(/^hash_map: byte \d+ of \.maps is initialized/);
+    });
+
+    it(`btf_map_init-${suffix}: .values initializers of a prog array and a map of maps`, () => {
+      const spec = parseObject(objectBytes(ciliumObject(`btf_map_init-${suffix}.elf`)));
+      expect(spec.maps.get("prog_array_init")!.initialValues).toEqual([{ index: 1, kind: "program", name: "tail_1" }]);
+      expect(spec.maps.get("outer_map_init")!.initialValues).toEqual([{ index: 1, kind: "map", name: "inner_map" }]);
     });
 
     it(`subprog_reloc-${suffix}: fp_relocation passes sub_prog as a callback (a function reference)`, () => {

@@ -17,10 +17,10 @@ export type ProgramTypeName =
   | "cgroup_skb"
   | "raw_tracepoint";
 
-export type MapTypeName = "hash" | "array" | "percpu_array";
+export type MapTypeName = "hash" | "array" | "percpu_array" | "prog_array" | "array_of_maps";
 
 /** BPF_MAP_TYPE_* numbers of the map types the fixtures use (linux/bpf.h enum bpf_map_type). */
-export const MAP_TYPE_IDS: Record<MapTypeName, number> = { hash: 1, array: 2, percpu_array: 6 };
+export const MAP_TYPE_IDS: Record<MapTypeName, number> = { hash: 1, array: 2, percpu_array: 6, prog_array: 3, array_of_maps: 12 };
 
 export interface FixtureProgram {
   /** C function name = FUNC symbol name. */
@@ -128,6 +128,11 @@ export const FIXTURES: Readonly<Record<string, Fixture>> = {
     programs: [xdp("xdp_first"), xdp("xdp_second")],
     maps: [btfMap("hits", "array", u32, u64, 2)],
   },
+  map_values: {
+    ...plain,
+    programs: [xdp("xdp_tail"), xdp("xdp_entry")],
+    maps: [btfMap("inner", "array", u32, u32, 1), btfMap("outer", "array_of_maps", u32, u32, 2), btfMap("jump_table", "prog_array", u32, u32, 2)],
+  },
   subprog: {
     ...plain,
     programs: [xdp("xdp_static_call"), { name: "tc_global_call", section: "tc", programType: "sched_cls" }],
@@ -167,6 +172,13 @@ export const FIXTURES: Readonly<Record<string, Fixture>> = {
       { name: "cgroup_egress_prog", section: "cgroup_skb/egress", programType: "cgroup_skb" },
     ],
     maps: [],
+  },
+  typed_values: {
+    ...plain,
+    programs: [xdp("xdp_typed")],
+    // Struct keys and values for the BTF-typed codecs (maps/btf-codec.ts): struct config
+    // (28 bytes), struct record (64), struct sample_key (8) -> struct sample (160).
+    maps: [btfMap("config", "array", u32, 28, 1), btfMap("records", "array", u32, 64, 1), btfMap("samples", "hash", 8, 160, 16)],
   },
 };
 
