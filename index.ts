@@ -39,7 +39,8 @@ export { matchSection, SECTION_DEFINITIONS, type SectionDefinition } from "./loa
 export { LoadedObject, Program, XdpAttachment, type AttachXdpOptions, type TestRunResult } from "./loader/object.js";
 export type { MapSpec, MapPinning, MapSource } from "./maps/spec.js";
 export { pinPathFor } from "./loader/create-maps.js";
-export { BpfMap } from "./maps/map.js";
+export { BpfMap, type LoadedMap } from "./maps/map.js";
+export { btfCodec, codecsFor, type MapCodecs } from "./maps/btf-codec.js";
 
 export { parseElf, type ElfFile, type ElfSection, type ElfSymbol, type ElfRelocation } from "./elf/index.js";
 export { parseBtf, Btf, type BtfType } from "./btf/index.js";

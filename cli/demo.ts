@@ -136,24 +136,22 @@ async function sendTraffic(t: Topology): Promise<{ udp: [number, number][]; tcp:
   return { udp, tcp, pings };
 }
 
-/** struct counter { __u64 packets; __u64 bytes; } in host byte order. */
-function counter(value: Uint8Array): { packets: bigint; bytes: bigint } {
-  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
-  return { packets: view.getBigUint64(0, true), bytes: view.getBigUint64(8, true) };
+/** struct counter { __u64 packets; __u64 bytes; }, decoded through the object's BTF. */
+interface Counter {
+  packets: bigint;
+  bytes: bigint;
 }
 
 function printCounts(obj: LoadedObject, log: (line: string) => void): void {
   log("\nIPv4 packets seen by XDP, per protocol:");
-  const protocols = obj.map("proto_counts");
+  const protocols = obj.map<number, Counter>("proto_counts");
   for (let proto = 0; proto < 256; proto++) {
-    const value = protocols.lookup(proto) as Uint8Array | undefined; // 16-byte values come back as bytes
-    if (value === undefined) continue;
-    const c = counter(value);
-    if (c.packets > 0n) log(`  ${(PROTOCOL_NAMES[proto] ?? `proto ${proto}`).padEnd(8)} ${String(c.packets).padStart(6)} packets ${String(c.bytes).padStart(8)} bytes`);
+    const c = protocols.lookup(proto);
+    if (c !== undefined && c.packets > 0n) {
+      log(`  ${(PROTOCOL_NAMES[proto] ?? `proto ${proto}`).padEnd(8)} ${String(c.packets).padStart(6)} packets ${String(c.bytes).padStart(8)} bytes`);
+    }
   }
   log("per destination port (TCP and UDP):");
-  const ports = [...obj.map("port_counts").entries()]
-    .map(([port, value]) => [port as number, counter(value as Uint8Array)] as const)
-    .sort((a, b) => a[0] - b[0]);
+  const ports = [...obj.map<number, Counter>("port_counts").entries()].sort((a, b) => a[0] - b[0]);
   for (const [port, c] of ports) log(`  port ${String(port).padEnd(6)} ${String(c.packets).padStart(6)} packets ${String(c.bytes).padStart(8)} bytes`);
 }

@@ -9,10 +9,12 @@ import { createMap, freezeMap } from "../syscall/bpf-map.js";
 import { getPinnedObject, pinObject } from "../syscall/bpf-obj.js";
 import type { Fd } from "../syscall/fd.js";
 import { mapInfo } from "../syscall/info.js";
-import { BpfMap, type MapDescription } from "../maps/map.js";
+import { BpfMap, type LoadedMap, type MapDescription } from "../maps/map.js";
 import type { MapSpec } from "../maps/spec.js";
 import type { DataSectionSpec } from "./spec.js";
 import { mapBtfAttrs, type Warn } from "./btf-load.js";
+import { codecsFor, type MapCodecs } from "../maps/btf-codec.js";
+import type { Btf } from "../btf/index.js";
 
 export interface MapCreation {
   /** bpffs directory under which maps are pinned. */
@@ -21,14 +23,16 @@ export interface MapCreation {
   readonly pinned: string[];
   /** The object's BTF in the kernel, for key/value type ids; undefined without BTF. */
   readonly btfFd: Fd | undefined;
+  /** The object's BTF, to read and write keys and values as objects. */
+  readonly btf: Btf | undefined;
   readonly warn: Warn;
 }
 
-export function createMapFromSpec(spec: MapSpec, creation: MapCreation): BpfMap {
+export function createMapFromSpec(spec: MapSpec, creation: MapCreation): LoadedMap {
   const pinPath = pinPathFor(spec, creation.pinRoot);
-  if (pinPath !== undefined && existsSync(pinPath)) return reusePinned(spec, pinPath);
+  if (pinPath !== undefined && existsSync(pinPath)) return reusePinned(spec, pinPath, creation);
   const fd = createKernelMap(spec, creation);
-  const map = new BpfMap(fd, describe(spec));
+  const map = new BpfMap(fd, describe(spec), typedCodecs(spec, creation));
   if (pinPath !== undefined) {
     try {
       mkdirSync(resolve(pinPath, ".."), { recursive: true });
@@ -80,7 +84,7 @@ function createKernelMap(spec: MapSpec, creation: MapCreation): Fd {
  * A pinned map is reused only if it is the map the object declares: same type, sizes, entries
  * and flags. Anything else would let the program read memory laid out differently.
  */
-function reusePinned(spec: MapSpec, path: string): BpfMap {
+function reusePinned(spec: MapSpec, path: string, creation: MapCreation): LoadedMap {
   const fd = getPinnedObject(path);
   try {
     const info = mapInfo(fd);
@@ -99,10 +103,24 @@ function reusePinned(spec: MapSpec, path: string): BpfMap {
         { part: spec.name },
       );
     }
-    return new BpfMap(fd, describe(spec));
+    return new BpfMap(fd, describe(spec), typedCodecs(spec, creation));
   } catch (error) {
     fd.close();
     throw error;
+  }
+}
+
+/**
+ * Keys and values as objects when the map's BTF types are structs, unions, arrays or enums
+ * (maps/btf-codec.ts); numbers, bigints and bytes otherwise. BTF the codecs cannot use
+ * costs the convenience, not the load.
+ */
+function typedCodecs(spec: MapSpec, creation: MapCreation): MapCodecs | undefined {
+  try {
+    return codecsFor(creation.btf, spec);
+  } catch (error) {
+    creation.warn(`map ${spec.name}: keys and values stay raw bytes: ${(error as Error).message}`);
+    return undefined;
   }
 }
 
@@ -143,7 +161,7 @@ function describe(spec: MapSpec): MapDescription {
  * is the whole section. .rodata is read-only for programs (BPF_F_RDONLY_PROG) and frozen
  * after its contents are written, so the verifier can treat its bytes as constants.
  */
-export function createDataMap(section: DataSectionSpec): BpfMap | undefined {
+export function createDataMap(section: DataSectionSpec): LoadedMap | undefined {
   if (section.size === 0) return undefined;
   const flags = section.readonly ? MapFlags.RDONLY_PROG : 0;
   const fd = createMap({ type: MapType.ARRAY, keySize: 4, valueSize: section.size, maxEntries: 1, flags, name: section.name });

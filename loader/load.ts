@@ -11,7 +11,7 @@ import { endianness } from "node:os";
 import { RelocationError, SpecError } from "../common/errors.js";
 import { ProgramType } from "../common/uapi.js";
 import { loadProgram } from "../syscall/prog-load.js";
-import type { BpfMap } from "../maps/map.js";
+import type { LoadedMap } from "../maps/map.js";
 import { link, type LinkedProgram } from "./link.js";
 import { loadObjectBtf } from "./btf-load.js";
 import { coreReloKindName } from "../btf/ext.js";
@@ -40,12 +40,12 @@ export interface LoadOptions {
 export function load(spec: ObjectSpec, options: LoadOptions = {}): LoadedObject {
   checkByteOrder(spec);
   const selected = selectPrograms(spec, options.programs);
-  const maps = new Map<string, BpfMap>();
-  const dataMaps = new Map<string, BpfMap>();
+  const maps = new Map<string, LoadedMap>();
+  const dataMaps = new Map<string, LoadedMap>();
   const programs = new Map<string, Program>();
   const warn = options.onWarning ?? ((message: string) => console.warn(`tsbpf: ${message}`));
   const btfFd = loadObjectBtf(spec, warn);
-  const creation: MapCreation = { pinRoot: options.pinRoot ?? "/sys/fs/bpf", pinned: [], btfFd, warn };
+  const creation: MapCreation = { pinRoot: options.pinRoot ?? "/sys/fs/bpf", pinned: [], btfFd, btf: spec.btf, warn };
   try {
     for (const mapSpec of spec.maps.values()) maps.set(mapSpec.name, createMapFromSpec(mapSpec, creation));
     for (const data of spec.dataSections.values()) {
@@ -108,7 +108,7 @@ function rejectCoreRelocations(linked: LinkedProgram): void {
 }
 
 /** Prog arrays and maps of maps initialized in C (`.values = { [1] = &prog }`) get their fds. */
-function fillInitialValues(spec: ObjectSpec, maps: ReadonlyMap<string, BpfMap>, programs: ReadonlyMap<string, Program>): void {
+function fillInitialValues(spec: ObjectSpec, maps: ReadonlyMap<string, LoadedMap>, programs: ReadonlyMap<string, Program>): void {
   for (const mapSpec of spec.maps.values()) {
     for (const value of mapSpec.initialValues ?? []) {
       const target = value.kind === "program" ? programs.get(value.name) : maps.get(value.name);

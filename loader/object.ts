@@ -10,7 +10,7 @@ import { programInfo, type ProgramInfo } from "../syscall/info.js";
 import { currentNetns, withNetns } from "../syscall/netns.js";
 import { queryXdp, setXdp, xdpModeFlag, XDP_FLAGS_UPDATE_IF_NOEXIST, type XdpMode } from "../syscall/xdp.js";
 import { resolveInterface } from "../syscall/netlink-link.js";
-import type { BpfMap } from "../maps/map.js";
+import type { BpfMap, LoadedMap } from "../maps/map.js";
 import type { ProgramSpec } from "./programs.js";
 
 export interface TestRunResult {
@@ -83,9 +83,9 @@ export interface AttachXdpOptions {
 export class LoadedObject {
   constructor(
     readonly programs: ReadonlyMap<string, Program>,
-    readonly maps: ReadonlyMap<string, BpfMap>,
+    readonly maps: ReadonlyMap<string, LoadedMap>,
     /** Global data maps by section name (".data", ".rodata", ".bss"...). */
-    readonly dataMaps: ReadonlyMap<string, BpfMap>,
+    readonly dataMaps: ReadonlyMap<string, LoadedMap>,
     /** The object's BTF in the kernel (BPF_BTF_LOAD), when it has BTF the kernel accepted. */
     readonly btfFd: Fd | undefined = undefined,
   ) {}
@@ -96,7 +96,8 @@ export class LoadedObject {
     return program;
   }
 
-  map(name: string): BpfMap {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  map<K = any, V = any>(name: string): BpfMap<K, V> {
     const map = this.maps.get(name) ?? this.dataMaps.get(name);
     if (map === undefined) throw new SpecError(`no map named ${name}; the object has: ${[...this.maps.keys()].join(", ") || "none"}`, { part: name });
     return map;

@@ -80,6 +80,14 @@ export function updateFlagValue(flag: UpdateFlagInput): number {
   return typeof flag === "number" ? flag : UPDATE_FLAGS[flag];
 }
 
+/**
+ * A map of a loaded object. Its keys and values take the shape of its BTF types, known
+ * only at run time (objects for structs, numbers for u32...), so statically they are `any`;
+ * `obj.map<K, V>(name)` names the shapes a caller expects.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type LoadedMap = BpfMap<any, any>;
+
 export class BpfMap<K = Scalar, V = MapValue> {
   readonly fd: Fd;
   readonly name: string;

@@ -98,12 +98,9 @@ describe.skipIf(skipWithoutRoot)("Debian's xdp-tools objects in the kernel", () 
   describe.skipIf(!existsSync(join(XDP_TOOLS, "xdpfilt_alw_all.o")))("xdp-filter", () => {
     const objects = new Map<string, LoadedObject>();
     const filter = (name: string) => objects.get(name)!;
-    /** rx_packets of xdp_stats_map[action], summed over CPUs. */
+    /** rx_packets of xdp_stats_map[action] (struct datarec, decoded through BTF), summed over CPUs. */
     const verdicts = (obj: LoadedObject, action: number): bigint =>
-      (obj.map("xdp_stats_map").lookup(action) as Uint8Array[]).reduce(
-        (sum, rec) => sum + new DataView(rec.buffer, rec.byteOffset, 16).getBigUint64(0, true),
-        0n,
-      );
+      obj.map<number, { rx_packets: bigint }[]>("xdp_stats_map").lookup(action)!.reduce((sum, rec) => sum + rec.rx_packets, 0n);
 
     beforeAll(() => {
       for (const name of XDPFILT) objects.set(name, loadFile(join(XDP_TOOLS, `${name}.o`)));
