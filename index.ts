@@ -43,7 +43,7 @@ export { BpfMap, type LoadedMap } from "./maps/map.js";
 export { btfCodec, codecsFor, type MapCodecs } from "./maps/btf-codec.js";
 
 export { parseElf, type ElfFile, type ElfSection, type ElfSymbol, type ElfRelocation } from "./elf/index.js";
-export { parseBtf, Btf, type BtfType } from "./btf/index.js";
+export { parseBtf, Btf, type BtfType, dumpBtfRaw, dumpBtfRawText, dumpBtfC, type DumpCOptions } from "./btf/index.js";
 export { decodeInstructions, encodeInstructions, Instruction } from "./insn/instruction.js";
 export { disassemble, formatInstruction, type Annotation, type SymbolRef } from "./insn/disasm.js";
 

@@ -9,6 +9,9 @@ import type { Btf } from "./parse.js";
 import { BtfBuilder } from "./builder.js";
 import type { BtfVarSecinfo } from "./types.js";
 
+/** btf_var.linkage of a global variable defined in this object (BTF_VAR_GLOBAL_ALLOCATED). */
+const BTF_VAR_GLOBAL_ALLOCATED = 1;
+
 export interface DataSectionFacts {
   /** Size in bytes of the ELF section with this name, or undefined if there is none. */
   sectionSize(name: string): number | undefined;
@@ -27,10 +30,15 @@ export function fixupDatasecs(btf: Btf, facts: DataSectionFacts): Btf | Uint8Arr
     if (btf.kindOf(id) !== 15 /* BTF_KIND_DATASEC */) continue;
     const datasec = btf.type(id);
     if (datasec.kind !== "datasec") continue;
-    const size = facts.sectionSize(datasec.name) ?? datasec.size;
+    // .kconfig and .ksyms describe externs the loader provides, not ELF sections.
+    if (datasec.name === ".kconfig" || datasec.name === ".ksyms") continue;
+    const size = datasec.size === 0 ? facts.sectionSize(datasec.name) ?? 0 : datasec.size;
     const vars: BtfVarSecinfo[] = datasec.vars.map((secinfo) => {
       const variable = btf.type(secinfo.type);
-      const offset = variable.kind === "var" ? facts.symbolOffset(datasec.name, variable.name) : undefined;
+      // Static variables keep the offset the compiler wrote (their symbol names need not be
+      // unique); extern ones have no place in the file.
+      if (variable.kind !== "var" || variable.linkage !== BTF_VAR_GLOBAL_ALLOCATED) return secinfo;
+      const offset = facts.symbolOffset(datasec.name, variable.name);
       return offset === undefined ? secinfo : { ...secinfo, offset };
     });
     vars.sort((a, b) => a.offset - b.offset);

@@ -7,3 +7,6 @@ export * from "./builder.js";
 export * from "./ext.js";
 export * from "./ext-info.js";
 export { StringTable } from "./string-table.js";
+export { dumpBtfRaw, dumpBtfRawText } from "./dump-raw.js";
+export { dumpBtfC, type DumpCOptions } from "./dump-c.js";
+export { fixupDatasecs, type DataSectionFacts } from "./fixup.js";

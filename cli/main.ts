@@ -13,6 +13,7 @@
 
 import { isBpfError } from "../index.js";
 import { runDemo } from "./demo.js";
+import { BTF_DUMP_HELP, btfDumpCommand } from "./btf.js";
 import { DISASM_HELP, disasmCommand } from "./disasm.js";
 import { MAP_DUMP_HELP, mapDumpCommand } from "./map-dump.js";
 import { CommandError, oneOf, parseCommand, UsageError } from "./usage.js";
@@ -48,6 +49,7 @@ const COMMANDS: readonly Command[] = [
   { name: "xdp detach", summary: "detach the XDP program(s) of an interface", help: XDP_DETACH_HELP, run: xdpDetachCommand },
   { name: "xdp show", summary: "list the interfaces with XDP programs attached", help: XDP_SHOW_HELP, run: xdpShowCommand },
   { name: "map dump", summary: "print every entry of a pinned map", help: MAP_DUMP_HELP, run: mapDumpCommand },
+  { name: "btf dump", summary: "print the BTF of vmlinux or an object, like bpftool (raw or C)", help: BTF_DUMP_HELP, run: btfDumpCommand },
   { name: "demo", summary: "count packets between two namespaces with the bundled XDP program", help: DEMO_HELP, run: demoCommand },
 ];
 
