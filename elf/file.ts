@@ -30,7 +30,10 @@ export interface ElfFile {
   relocationsFor(section: ElfSection): readonly ElfRelocation[];
 }
 
-export function parseElf(bytes: Uint8Array): ElfFile {
+export function parseElf(input: Uint8Array): ElfFile {
+  // A plain Uint8Array view even when given a Node Buffer: Buffer.slice() returns a view,
+  // not a copy, and specs must never alias (and so never write into) the caller's buffer.
+  const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   const littleEndian = readIdentification(bytes);
   const file = new ByteReader(bytes, littleEndian);
   file.check(0, ELF_HEADER_SIZE, "ELF header");

@@ -9,6 +9,8 @@ import { createMap, freezeMap } from "../syscall/bpf-map.js";
 import { getPinnedObject, pinObject } from "../syscall/bpf-obj.js";
 import type { Fd } from "../syscall/fd.js";
 import { mapInfo } from "../syscall/info.js";
+import { haveFeature } from "../syscall/features.js";
+import { bytesCodec } from "../maps/codec.js";
 import { BpfMap, type LoadedMap, type MapDescription } from "../maps/map.js";
 import type { MapSpec } from "../maps/spec.js";
 import type { DataSectionSpec } from "./spec.js";
@@ -159,19 +161,33 @@ function describe(spec: MapSpec): MapDescription {
 /**
  * A global data section as libbpf lays it out: an array map with one element whose value
  * is the whole section. .rodata is read-only for programs (BPF_F_RDONLY_PROG) and frozen
- * after its contents are written, so the verifier can treat its bytes as constants.
+ * after its contents are written, so the verifier can treat its bytes as constants. All of
+ * them are BPF_F_MMAPABLE where the kernel allows it (5.5), as libbpf makes them.
  */
-export function createDataMap(section: DataSectionSpec): LoadedMap | undefined {
+export function createDataMap(section: DataSectionSpec, objectName: string): LoadedMap | undefined {
   if (section.size === 0) return undefined;
-  const flags = section.readonly ? MapFlags.RDONLY_PROG : 0;
-  const fd = createMap({ type: MapType.ARRAY, keySize: 4, valueSize: section.size, maxEntries: 1, flags, name: section.name });
-  const map = new BpfMap(fd, { name: section.name, type: MapType.ARRAY, keySize: 4, valueSize: section.size, maxEntries: 1, flags });
+  const flags = (section.readonly ? MapFlags.RDONLY_PROG : 0) | (haveFeature("mmapableArray") ? MapFlags.MMAPABLE : 0);
+  const name = dataMapName(objectName, section.name);
+  const description = { name, type: MapType.ARRAY, keySize: 4, valueSize: section.size, maxEntries: 1, flags };
+  // The value is the section's bytes, whatever its size (a 4-byte .bss is not a number).
+  const map = new BpfMap(createMap(description), description, { valueCodec: bytesCodec(section.size) });
   try {
     map.update(0, section.contents);
-    if (section.readonly) freezeMap(fd, section.name);
+    if (section.readonly) freezeMap(map.fd, section.name);
   } catch (error) {
     map.close();
     throw error;
   }
   return map;
+}
+
+/**
+ * The kernel keeps 15 characters of a map name. Like libbpf, a data map is named by as much
+ * of the object's name as fits before the section name (at most 8 characters of it):
+ * "xdp_stat.rodata" for .rodata of xdp_stats.o.
+ */
+export function dataMapName(objectName: string, section: string): string {
+  const suffix = section.length;
+  const prefix = Math.min(15 - Math.max(suffix, 7), 8, objectName.length);
+  return objectName.slice(0, Math.max(prefix, 0)) + section;
 }

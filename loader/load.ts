@@ -49,7 +49,7 @@ export function load(spec: ObjectSpec, options: LoadOptions = {}): LoadedObject 
   try {
     for (const mapSpec of spec.maps.values()) maps.set(mapSpec.name, createMapFromSpec(mapSpec, creation));
     for (const data of spec.dataSections.values()) {
-      const map = createDataMap(data);
+      const map = createDataMap(data, spec.name);
       if (map !== undefined) dataMaps.set(data.name, map);
     }
     for (const program of selected) {
@@ -90,7 +90,7 @@ export function load(spec: ObjectSpec, options: LoadOptions = {}): LoadedObject 
     for (const path of creation.pinned) rmSync(path, { force: true });
     throw error;
   }
-  return new LoadedObject(programs, maps, dataMaps, btfFd);
+  return new LoadedObject(programs, maps, dataMaps, btfFd, spec.variables);
 }
 
 /**

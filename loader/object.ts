@@ -11,6 +11,8 @@ import { currentNetns, withNetns } from "../syscall/netns.js";
 import { queryXdp, setXdp, xdpModeFlag, XDP_FLAGS_UPDATE_IF_NOEXIST, type XdpMode } from "../syscall/xdp.js";
 import { resolveInterface } from "../syscall/netlink-link.js";
 import type { BpfMap, LoadedMap } from "../maps/map.js";
+import type { Codec } from "../maps/codec.js";
+import { decodeAt, encodeAt, type VariableSpec } from "./variables.js";
 import type { ProgramSpec } from "./programs.js";
 
 export interface TestRunResult {
@@ -88,7 +90,23 @@ export class LoadedObject {
     readonly dataMaps: ReadonlyMap<string, LoadedMap>,
     /** The object's BTF in the kernel (BPF_BTF_LOAD), when it has BTF the kernel accepted. */
     readonly btfFd: Fd | undefined = undefined,
+    private readonly variables: ReadonlyMap<string, VariableSpec> = new Map(),
   ) {}
+
+  /**
+   * A global variable of .data, .bss or .rodata by name, read and written in the kernel's
+   * map (so the program sees writes at once). .rodata is frozen: set it on the spec before
+   * load instead.
+   */
+  variable(name: string): LoadedVariable {
+    const spec = this.variables.get(name);
+    if (spec === undefined) {
+      throw new SpecError(`no global variable named ${name}; the object has: ${[...this.variables.keys()].join(", ") || "none"}`, { part: name });
+    }
+    const map = this.dataMaps.get(spec.section);
+    if (map === undefined) throw new SpecError(`its section ${spec.section} has no map`, { part: name });
+    return new LoadedVariable(spec, map);
+  }
 
   program(name: string): Program {
     const program = this.programs.get(name);
@@ -162,6 +180,40 @@ function attachedProgram(ifindex: number, mode: XdpMode | undefined): { id: numb
     if (id !== undefined && (mode === undefined || mode === candidate)) return { id, mode: candidate };
   }
   return undefined;
+}
+
+/** A global variable in its data map. Every get and set is one map lookup (and update). */
+export class LoadedVariable {
+  private readonly codec: Codec<unknown>;
+
+  constructor(
+    readonly spec: VariableSpec,
+    private readonly map: LoadedMap,
+  ) {
+    // The map's value is the whole section, laid out as the spec's contents.
+    this.codec = spec.codec();
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  get(): unknown {
+    return decodeAt(this.codec, this.section(), this.spec.offset);
+  }
+
+  set(value: unknown): void {
+    if (this.spec.constant) {
+      throw new SpecError(`is in ${this.spec.section}, which is frozen after load: set it on the spec before loading`, { part: this.spec.name });
+    }
+    const bytes = this.section();
+    encodeAt(this.codec, bytes, this.spec.offset, value, `variable ${this.spec.name}`);
+    this.map.update(0, bytes);
+  }
+
+  private section(): Uint8Array {
+    return this.map.lookup(0) as Uint8Array;
+  }
 }
 
 /** After a mode-less attach, which mode the kernel chose. */

@@ -12,6 +12,7 @@ import { readLegacyMaps } from "../maps/legacy-maps.js";
 import type { MapSpec } from "../maps/spec.js";
 import { ProgramSpec, findFunctions } from "./programs.js";
 import { collectReferences, type ReferenceContext } from "./references.js";
+import { readVariables, type VariableSpec } from "./variables.js";
 
 /** A global data section (.data, .rodata, .bss, .data.*, .rodata.*): becomes an array map at load. */
 export interface DataSectionSpec {
@@ -24,6 +25,8 @@ export interface DataSectionSpec {
 }
 
 export interface ObjectSpec {
+  /** The object's name (ParseOptions.name, e.g. the file name without ".o"); prefixes global data map names. */
+  name: string;
   /** Entry-point programs by name (functions in program sections). */
   programs: Map<string, ProgramSpec>;
   /** Functions in .text, linked into the programs that call them. */
@@ -39,9 +42,16 @@ export interface ObjectSpec {
   readonly btf: Btf | undefined;
   /** Raw .BTF.ext bytes, for func_info, line_info and CO-RE relocations. */
   btfExt: Uint8Array | undefined;
+  /**
+   * Global variables of the data sections by name, read and set through BTF: set a
+   * `const volatile` one here to configure the program before load.
+   */
+  readonly variables: ReadonlyMap<string, VariableSpec>;
 }
 
 export interface ParseOptions {
+  /** A name for the object, as libbpf takes it from the file name; "" by default. */
+  name?: string;
   /** Accept objects whose e_machine is not EM_BPF (some tools write 0). */
   anyMachine?: boolean;
 }
@@ -91,6 +101,7 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Obje
     return extInfoForFunction(ext, objectBtf, sectionName, start, end);
   };
 
+  let variables: Map<string, VariableSpec> | undefined;
   const functions = findFunctions(elf);
   const ctx: ReferenceContext = { elf, functions, mapSections, dataSections: dataSectionIndices };
   const programs = new Map<string, ProgramSpec>();
@@ -119,6 +130,7 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Obje
   rejectCodeOutsideFunctions(elf, functions);
 
   return {
+    name: options.name ?? "",
     programs,
     subprograms,
     maps,
@@ -130,6 +142,9 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Obje
       return getBtf();
     },
     btfExt: elf.section(".BTF.ext")?.data.slice(),
+    get variables() {
+      return (variables ??= readVariables(getBtf(), dataSections));
+    },
   };
 }
 

@@ -28,6 +28,7 @@ const PURE_FILES = [
   "loader/spec.ts",
   "loader/link.ts",
   "loader/resolve.ts",
+  "loader/variables.ts",
   "loader/programs.ts",
   "loader/references.ts",
   "loader/section-names.ts",

@@ -1,0 +1,75 @@
+// Global variables by name: configured on the spec before load (const volatile .rodata),
+// read and written on the loaded object (.data, .bss).
+import { describe, expect, it } from "vitest";
+import { load, loadObject, parseObject, SpecError } from "../index.js";
+import { readProg } from "./helpers/progs.js";
+import { skipWithoutRoot } from "./helpers/netns.js";
+import { dataMapName } from "../loader/create-maps.js";
+
+const FRAME = new Uint8Array(60).fill(0x5a);
+
+describe("variables on the spec", () => {
+  const spec = parseObject(readProg("global_data"));
+
+  it("lists each variable with its section, offset, size and value from the file", () => {
+    const vars = spec.variables;
+    expect([...vars.keys()].sort()).toEqual(["drop_all", "last_len", "packets", "tag"]);
+    expect(vars.get("drop_all")).toMatchObject({ section: ".rodata", offset: 0, size: 4, constant: true });
+    expect(vars.get("last_len")).toMatchObject({ section: ".data", offset: 0, size: 8, constant: false });
+    expect(vars.get("tag")).toMatchObject({ section: ".data", offset: 8, size: 4 });
+    expect(vars.get("packets")).toMatchObject({ section: ".bss", size: 8 });
+    expect(vars.get("drop_all")!.get()).toBe(0);
+    expect(vars.get("last_len")!.get()).toBe(1n);
+    expect(vars.get("tag")!.get()).toBe(0xc0ffee);
+  });
+
+  it("checks values against the BTF type", () => {
+    const fresh = parseObject(readProg("global_data"));
+    expect(() => fresh.variables.get("drop_all")!.set("no")).toThrow(SpecError);
+    expect(() => fresh.variables.get("drop_all")!.set(2 ** 40)).toThrow(/drop_all/);
+  });
+
+  it("setting a variable writes a copy of the section, not the caller's file buffer", () => {
+    const bytes = readProg("global_data");
+    const before = Buffer.from(bytes);
+    const fresh = parseObject(bytes);
+    fresh.variables.get("drop_all")!.set(1);
+    expect(fresh.variables.get("drop_all")!.get()).toBe(1);
+    expect(Buffer.compare(bytes, before)).toBe(0);
+  });
+});
+
+describe("data map names", () => {
+  it("follow libbpf: up to 8 characters of the object name, then the section", () => {
+    expect(dataMapName("xdp_stats", ".rodata")).toBe("xdp_stat.rodata");
+    expect(dataMapName("gd", ".bss")).toBe("gd.bss");
+    expect(dataMapName("global_data", ".rodata.str1.1")).toBe("g.rodata.str1.1");
+    expect(dataMapName("", ".data")).toBe(".data");
+  });
+});
+
+describe.skipIf(skipWithoutRoot)("variables in the kernel", () => {
+  it("a const volatile set before load is what the program sees", () => {
+    const spec = parseObject(readProg("global_data"), { name: "global_data" });
+    spec.variables.get("drop_all")!.set(1);
+    using obj = load(spec);
+    expect(obj.program("xdp_globals").testRun(FRAME).action).toBe("DROP");
+    expect(obj.dataMaps.get(".rodata")!.info().name).toBe("global_d.rodata");
+    expect(() => obj.variable("drop_all").set(0)).toThrow(/frozen after load: set it on the spec/);
+  });
+
+  it(".data and .bss variables are read and written where the program reads and writes them", () => {
+    using obj = loadObject(readProg("global_data"));
+    const run = () => obj.program("xdp_globals").testRun(FRAME);
+    expect(run().action).toBe("PASS");
+    run();
+    expect(obj.variable("packets").get()).toBe(2n);
+    expect(obj.variable("last_len").get()).toBe(60n);
+    obj.variable("tag").set(1); // the program drops when tag is not 0xc0ffee
+    expect(run().action).toBe("DROP");
+    obj.variable("tag").set(0xc0ffee);
+    expect(run().action).toBe("PASS");
+    expect(obj.variable("packets").get()).toBe(4n);
+    expect(() => obj.variable("nope")).toThrow(/no global variable named nope/);
+  });
+});
