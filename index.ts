@@ -50,6 +50,7 @@ export { disassemble, formatInstruction, type Annotation, type SymbolRef } from 
 
 export { queryXdp, listXdp, detachXdp, type XdpMode, type XdpInfo } from "./syscall/xdp.js";
 export { withNetns } from "./syscall/netns.js";
+export { loadKernelBtf, loadModuleBtf, kernelBtfModules } from "./loader/kernel-btf.js";
 
 export * from "./common/errors.js";
 export { MapType, ProgramType, AttachType, MapFlags, ProgramFlags, UpdateFlags, XdpAction, nameOf } from "./common/uapi.js";

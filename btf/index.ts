@@ -10,3 +10,4 @@ export { StringTable } from "./string-table.js";
 export { dumpBtfRaw, dumpBtfRawText } from "./dump-raw.js";
 export { dumpBtfC, type DumpCOptions } from "./dump-c.js";
 export { fixupDatasecs, type DataSectionFacts } from "./fixup.js";
+export type { BtfOptions } from "./parse.js";

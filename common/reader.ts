@@ -7,7 +7,7 @@
 
 import { ElfError, type BpfError } from "./errors.js";
 
-const textDecoder = new TextDecoder("utf-8", { fatal: false });
+const textDecoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 
 /** Builds the error thrown when a read leaves the region; the default is ElfError. */
 export type OutOfBoundsError = (message: string, offset: number, region: string | undefined) => BpfError;
