@@ -36,7 +36,7 @@ export type { ObjectSpec, DataSectionSpec } from "./loader/spec.js";
 export { ProgramSpec } from "./loader/programs.js";
 export type { Reference, ReferenceKind } from "./loader/references.js";
 export { matchSection, SECTION_DEFINITIONS, type SectionDefinition } from "./loader/section-names.js";
-export { LoadedObject, LoadedVariable, Program, XdpAttachment, type AttachXdpOptions, type TestRunResult } from "./loader/object.js";
+export { LoadedObject, LoadedVariable, Program, XdpAttachment, unpin, type AttachXdpOptions, type TestRunResult } from "./loader/object.js";
 export type { VariableSpec } from "./loader/variables.js";
 export type { MapSpec, MapPinning, MapSource } from "./maps/spec.js";
 export { pinPathFor } from "./loader/create-maps.js";
@@ -50,6 +50,7 @@ export { disassemble, formatInstruction, type Annotation, type SymbolRef } from 
 
 export { queryXdp, listXdp, detachXdp, type XdpMode, type XdpInfo } from "./syscall/xdp.js";
 export { withNetns } from "./syscall/netns.js";
+export { onBpfFs, assertOnBpfFs } from "./syscall/bpffs.js";
 export { loadKernelBtf, loadModuleBtf, kernelBtfModules } from "./loader/kernel-btf.js";
 
 export * from "./common/errors.js";

@@ -14,6 +14,7 @@
 import { isBpfError } from "../index.js";
 import { runDemo } from "./demo.js";
 import { BTF_DUMP_HELP, btfDumpCommand } from "./btf.js";
+import { PIN_HELP, UNPIN_HELP, pinCommand, unpinCommand } from "./pin.js";
 import { DISASM_HELP, disasmCommand } from "./disasm.js";
 import { MAP_DUMP_HELP, mapDumpCommand } from "./map-dump.js";
 import { CommandError, oneOf, parseCommand, UsageError } from "./usage.js";
@@ -49,6 +50,8 @@ const COMMANDS: readonly Command[] = [
   { name: "xdp detach", summary: "detach the XDP program(s) of an interface", help: XDP_DETACH_HELP, run: xdpDetachCommand },
   { name: "xdp show", summary: "list the interfaces with XDP programs attached", help: XDP_SHOW_HELP, run: xdpShowCommand },
   { name: "map dump", summary: "print every entry of a pinned map", help: MAP_DUMP_HELP, run: mapDumpCommand },
+  { name: "pin", summary: "load an object and pin its programs and maps in bpffs", help: PIN_HELP, run: pinCommand },
+  { name: "unpin", summary: "remove pins from bpffs", help: UNPIN_HELP, run: unpinCommand },
   { name: "btf dump", summary: "print the BTF of vmlinux or an object, like bpftool (raw or C)", help: BTF_DUMP_HELP, run: btfDumpCommand },
   { name: "demo", summary: "count packets between two namespaces with the bundled XDP program", help: DEMO_HELP, run: demoCommand },
 ];

@@ -10,8 +10,7 @@
 // "formatted", where bpftool puts BTF-formatted data.
 
 import { existsSync } from "node:fs";
-import { BpfMap, isBpfError } from "../index.js";
-import { onBpfFs } from "./bpffs.js";
+import { BpfMap, isBpfError, onBpfFs } from "../index.js";
 import { CommandError, parseCommand, print } from "./usage.js";
 
 export const MAP_DUMP_HELP = `usage: tsbpf map dump PINNED_PATH [--json]

@@ -7,22 +7,7 @@
 // Maps the object declares pinned (LIBBPF_PIN_BY_NAME, iproute2's PIN_GLOBAL_NS) are pinned
 // under --pin-root, where `tsbpf map dump` and later loads of the same object find them.
 
-import {
-  detachXdp,
-  load,
-  NetlinkError,
-  parseObject,
-  pinPathFor,
-  ProgramType,
-  queryXdp,
-  SpecError,
-  type LoadedObject,
-  type ObjectSpec,
-  type ProgramSpec,
-  type XdpAttachment,
-  type XdpMode,
-} from "../index.js";
-import { onBpfFs } from "./bpffs.js";
+import { detachXdp, load, NetlinkError, parseObject, pinPathFor, ProgramType, queryXdp, SpecError, type LoadedObject, type ObjectSpec, type ProgramSpec, type XdpAttachment, type XdpMode, onBpfFs } from "../index.js";
 import { inNetns, programsByMode, XDP_MODES } from "./xdp-common.js";
 import { CommandError, exclusive, oneOf, parseCommand, print, readInputFile } from "./usage.js";
 
@@ -198,5 +183,5 @@ function describeMaps(spec: ObjectSpec, obj: LoadedObject, programMapIds: readon
 
 function pinnedPath(spec: ObjectSpec, name: string, pinRoot: string): string | undefined {
   const mapSpec = spec.maps.get(name);
-  return mapSpec === undefined ? undefined : pinPathFor(mapSpec, pinRoot);
+  return mapSpec === undefined ? undefined : pinPathFor(mapSpec, pinRoot, () => spec.sha1);
 }

@@ -10,6 +10,7 @@ import { getPinnedObject, pinObject } from "../syscall/bpf-obj.js";
 import type { Fd } from "../syscall/fd.js";
 import { mapInfo } from "../syscall/info.js";
 import { haveFeature } from "../syscall/features.js";
+import { assertOnBpfFs } from "../syscall/bpffs.js";
 import { bytesCodec } from "../maps/codec.js";
 import { BpfMap, type LoadedMap, type MapDescription } from "../maps/map.js";
 import type { MapSpec } from "../maps/spec.js";
@@ -21,6 +22,8 @@ import type { Btf } from "../btf/index.js";
 export interface MapCreation {
   /** bpffs directory under which maps are pinned. */
   readonly pinRoot: string;
+  /** The object's SHA-1: iproute2's PIN_OBJECT_NS directory. */
+  readonly objectSha1: () => string;
   /** Pins this load created, so that a failed load can remove them again. */
   readonly pinned: string[];
   /** The object's BTF in the kernel, for key/value type ids; undefined without BTF. */
@@ -31,7 +34,8 @@ export interface MapCreation {
 }
 
 export function createMapFromSpec(spec: MapSpec, creation: MapCreation): LoadedMap {
-  const pinPath = pinPathFor(spec, creation.pinRoot);
+  const pinPath = pinPathFor(spec, creation.pinRoot, creation.objectSha1);
+  if (pinPath !== undefined) assertOnBpfFs(pinPath);
   if (pinPath !== undefined && existsSync(pinPath)) return reusePinned(spec, pinPath, creation);
   const fd = createKernelMap(spec, creation);
   const map = new BpfMap(fd, describe(spec), typedCodecs(spec, creation));
@@ -126,8 +130,12 @@ function typedCodecs(spec: MapSpec, creation: MapCreation): MapCodecs | undefine
   }
 }
 
-/** Where a map is pinned, or undefined for private maps. The path never leaves pinRoot. */
-export function pinPathFor(spec: MapSpec, pinRoot: string): string | undefined {
+/**
+ * Where a map is pinned, or undefined for private maps. The path never leaves pinRoot.
+ * iproute2's layout: PIN_GLOBAL_NS maps in tc/globals (shared by every object; iproute2
+ * links xdp/ to tc/), PIN_OBJECT_NS maps in tc/<SHA-1 of the object file>.
+ */
+export function pinPathFor(spec: MapSpec, pinRoot: string, objectSha1?: () => string): string | undefined {
   switch (spec.pinning) {
     case "none":
       return undefined;
@@ -136,7 +144,8 @@ export function pinPathFor(spec: MapSpec, pinRoot: string): string | undefined {
     case "global-ns":
       return checkedPinPath(pinRoot, ["tc", "globals", spec.name], spec);
     case "object-ns":
-      throw new SpecError("iproute2's PIN_OBJECT_NS pinning is not supported yet; use PIN_GLOBAL_NS or LIBBPF_PIN_BY_NAME", { part: spec.name });
+      if (objectSha1 === undefined) throw new SpecError("PIN_OBJECT_NS needs the object's SHA-1 to name its directory", { part: spec.name });
+      return checkedPinPath(pinRoot, ["tc", objectSha1(), spec.name], spec);
   }
 }
 

@@ -5,6 +5,9 @@ import { SpecError } from "../common/errors.js";
 import { ProgramType, XdpAction, nameOf } from "../common/uapi.js";
 import { testRun, type TestRunOptions } from "../syscall/bpf-prog.js";
 import { objectFdById, pinObject } from "../syscall/bpf-obj.js";
+import { assertOnBpfFs } from "../syscall/bpffs.js";
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import type { Fd } from "../syscall/fd.js";
 import { programInfo, type ProgramInfo } from "../syscall/info.js";
 import { currentNetns, withNetns } from "../syscall/netns.js";
@@ -159,6 +162,32 @@ export class LoadedObject {
     );
   }
 
+  /**
+   * Pins every program at `<dir>/<name>` and every map at `<dir>/maps/<name>` (data maps by
+   * section, without the dot: "maps/rodata"), like `bpftool prog loadall OBJ DIR pinmaps
+   * DIR/maps`. The pins keep programs and maps alive after this process: unpin() them.
+   * Returns the paths pinned.
+   */
+  pinAll(dir: string): string[] {
+    const paths: string[] = [];
+    const pin = (object: { pin(path: string): void }, path: string) => {
+      object.pin(path);
+      paths.push(path);
+    };
+    assertOnBpfFs(join(dir, "maps"));
+    try {
+      mkdirSync(join(dir, "maps"), { recursive: true });
+      for (const [name, program] of this.programs) pin(program, join(dir, name));
+      for (const [name, map] of this.maps) pin(map, join(dir, "maps", name));
+      // bpffs refuses names with a dot in them.
+      for (const [section, map] of this.dataMaps) pin(map, join(dir, "maps", section.replace(/\./g, "_").replace(/^_/, "")));
+    } catch (error) {
+      for (const path of paths) unpin(path);
+      throw error;
+    }
+    return paths;
+  }
+
   /** Closes every program and map. Attachments stay in place (like `ip link set xdp`): detach them first. */
   close(): void {
     for (const program of this.programs.values()) program.close();
@@ -180,6 +209,15 @@ function attachedProgram(ifindex: number, mode: XdpMode | undefined): { id: numb
     if (id !== undefined && (mode === undefined || mode === candidate)) return { id, mode: candidate };
   }
   return undefined;
+}
+
+/**
+ * Removes a pin (a program, map or directory of pins under bpffs). The object lives on
+ * while something else holds it: an fd, an attachment, a program using the map.
+ */
+export function unpin(path: string): void {
+  assertOnBpfFs(path);
+  rmSync(path, { recursive: true, force: true });
 }
 
 /** A global variable in its data map. Every get and set is one map lookup (and update). */

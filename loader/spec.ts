@@ -2,6 +2,7 @@
 // what the object contains. Nothing here talks to the kernel or reads the environment:
 // the same bytes always give the same spec (inspect and edit it, then load it).
 
+import { createHash } from "node:crypto";
 import { SpecError } from "../common/errors.js";
 import { parseBtf, parseBtfExt, extInfoForFunction, type Btf, type BtfExt } from "../btf/index.js";
 import { fixupDatasecs } from "../btf/fixup.js";
@@ -27,6 +28,8 @@ export interface DataSectionSpec {
 export interface ObjectSpec {
   /** The object's name (ParseOptions.name, e.g. the file name without ".o"); prefixes global data map names. */
   name: string;
+  /** SHA-1 of the object's bytes, in hex: iproute2 pins PIN_OBJECT_NS maps under it. */
+  readonly sha1: string;
   /** Entry-point programs by name (functions in program sections). */
   programs: Map<string, ProgramSpec>;
   /** Functions in .text, linked into the programs that call them. */
@@ -102,6 +105,7 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Obje
   };
 
   let variables: Map<string, VariableSpec> | undefined;
+  let sha1: string | undefined;
   const functions = findFunctions(elf);
   const ctx: ReferenceContext = { elf, functions, mapSections, dataSections: dataSectionIndices };
   const programs = new Map<string, ProgramSpec>();
@@ -131,6 +135,9 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Obje
 
   return {
     name: options.name ?? "",
+    get sha1() {
+      return (sha1 ??= createHash("sha1").update(bytes).digest("hex"));
+    },
     programs,
     subprograms,
     maps,

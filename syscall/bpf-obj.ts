@@ -10,6 +10,7 @@
 // BPF_*_GET_FD_BY_ID turns back into a descriptor (CAP_SYS_ADMIN).
 
 import { readlinkSync } from "node:fs";
+import { assertOnBpfFs } from "./bpffs.js";
 import { BpfCmd } from "./constants.js";
 import { Attr } from "./attr.js";
 import { bpfCall, bpfFdCall, sysBpf, bpfError } from "./bpf.js";
@@ -20,6 +21,7 @@ import { NativeBuffer } from "./native.js";
 
 /** BPF_OBJ_PIN: pins the object behind `fd` at `path` (inside a bpffs). */
 export function pinObject(fd: Fd | number, path: string): void {
+  assertOnBpfFs(path);
   const pathname = NativeBuffer.cString(path);
   const attr = new Attr(ObjAttr.file_flags);
   try {
