@@ -12,15 +12,21 @@ import { loadBtf } from "../syscall/bpf-btf.js";
 import type { Fd } from "../syscall/fd.js";
 import type { MapSpec } from "../maps/spec.js";
 import type { ObjectSpec } from "./spec.js";
+import { sanitizeBtf, type BtfFeatures } from "../btf/sanitize.js";
+import { btfFeatures } from "./btf-features.js";
 
 export type Warn = (message: string) => void;
 
 /** BPF_BTF_LOAD of the object's (fixed-up) BTF; undefined, with a warning, if the kernel refuses it. */
-export function loadObjectBtf(spec: ObjectSpec, warn: Warn): Fd | undefined {
+export function loadObjectBtf(spec: ObjectSpec, warn: Warn, features: BtfFeatures = btfFeatures()): Fd | undefined {
   const btf = spec.btf;
   if (btf === undefined) return undefined;
   try {
-    return loadBtf(btf.bytes);
+    const sanitized = sanitizeBtf(btf, features);
+    if (sanitized.changes.length > 0) {
+      warn(`this kernel does not know every BTF kind the object uses: ${sanitized.changes.join(", ")}`);
+    }
+    return loadBtf(sanitized.btf instanceof Uint8Array ? sanitized.btf : sanitized.btf.bytes);
   } catch (error) {
     if (!(error instanceof BtfError || error instanceof SyscallError)) throw error;
     warn(

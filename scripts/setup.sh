@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(clang llvm bpftool libbpf-dev iproute2 xdp-tools xdp-tests golang-github-cilium-ebpf-dev linux-libc-dev iputils-ping gcc make)
+packages=(clang llvm bpftool libbpf-dev iproute2 xdp-tools xdp-tests golang-github-cilium-ebpf-dev linux-libc-dev iputils-ping gcc-bpf gcc make)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
