@@ -128,6 +128,12 @@ export const FIXTURES: Readonly<Record<string, Fixture>> = {
     programs: [xdp("xdp_first"), xdp("xdp_second")],
     maps: [btfMap("hits", "array", u32, u64, 2)],
   },
+  callbacks: {
+    ...plain,
+    programs: [xdp("xdp_callbacks")],
+    maps: [btfMap("results", "array", u32, u64, 2), btfMap("numbers", "array", u32, u64, 4)],
+    subprograms: [{ name: "sum_step", global: false }, { name: "add_value", global: false }],
+  },
   map_values: {
     ...plain,
     programs: [xdp("xdp_tail"), xdp("xdp_entry")],
