@@ -1,6 +1,7 @@
 // `npm run bench`: runs the benchmarks and prints one JSON document on stdout.
 //
-//     npx tsx bench/run.ts                 parse and maps
+//     npx tsx bench/run.ts                 parse, btf and maps
+//     npx tsx bench/run.ts btf             bench/btf.ts only (vmlinux BTF parse + find vs libbpf)
 //     npx tsx bench/run.ts parse           bench/parse.ts only (parseObject vs libbpf open_mem)
 //     npx tsx bench/run.ts maps            bench/maps.ts only (BpfMap vs raw koffi vs libbpf); needs root
 //     npx tsx bench/run.ts profile [OBJ]   bench/profile.ts: where parseObject spends its time
@@ -12,6 +13,7 @@
 import { cpus, loadavg, release } from "node:os";
 import { buildBpfObject } from "./build.js";
 import { runMapsBench } from "./maps.js";
+import { runBtfBench } from "./btf.js";
 import type { Plan } from "./measure.js";
 import { runParseBench } from "./parse.js";
 import { runParseProfile } from "./profile.js";
@@ -32,11 +34,16 @@ async function main(argv: string[]): Promise<void> {
     case "all":
     case "parse":
     case "maps":
-      if (command !== "maps") {
+    case "btf":
+      if (command === "all" || command === "parse") {
         progress("parse: parseObject vs bpf_object__open_mem");
         output.parse = await runParseBench({ plan, code });
       }
-      if (command !== "parse") {
+      if (command === "all" || command === "btf") {
+        progress("btf: parse vmlinux BTF and find task_struct vs libbpf");
+        output.btf = await runBtfBench({ plan, code });
+      }
+      if (command === "all" || command === "maps") {
         progress("maps: BpfMap vs raw koffi vs libbpf");
         output.maps = await runMapsBench({ plan, code });
       }
@@ -47,7 +54,7 @@ async function main(argv: string[]): Promise<void> {
       break;
     }
     default:
-      throw new Error(`unknown benchmark "${command}": use parse, maps, profile, or nothing for parse and maps`);
+      throw new Error(`unknown benchmark "${command}": use parse, btf, maps, profile, or nothing for all three`);
   }
   output.loadavg_at_end = loadavg().map((l) => Math.round(l * 100) / 100);
   process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
