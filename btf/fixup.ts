@@ -6,7 +6,6 @@
 // size and each variable's symbol value. Pure: the caller passes those facts in.
 
 import type { Btf } from "./parse.js";
-import { BtfBuilder } from "./builder.js";
 import type { BtfVarSecinfo } from "./types.js";
 
 /** btf_var.linkage of a global variable defined in this object (BTF_VAR_GLOBAL_ALLOCATED). */
@@ -21,12 +20,12 @@ export interface DataSectionFacts {
 
 /**
  * DATASEC sizes and variable offsets from the ELF file. Returns the BTF unchanged (the same
- * object) when nothing needs fixing, otherwise new BTF bytes (string section kept as is, so
- * .BTF.ext offsets stay valid).
+ * object) when nothing needs fixing, otherwise a copy of its bytes with those fields
+ * written in place (types, ids and strings untouched, so .BTF.ext offsets stay valid).
  */
 export function fixupDatasecs(btf: Btf, facts: DataSectionFacts): Btf | Uint8Array {
-  let builder: BtfBuilder | undefined;
-  for (let id = 1; id < btf.typeCount; id++) {
+  let copy: DataView | undefined;
+  for (let id = btf.firstTypeId; id < btf.typeCount; id++) {
     if (btf.kindOf(id) !== 15 /* BTF_KIND_DATASEC */) continue;
     const datasec = btf.type(id);
     if (datasec.kind !== "datasec") continue;
@@ -42,10 +41,23 @@ export function fixupDatasecs(btf: Btf, facts: DataSectionFacts): Btf | Uint8Arr
       return offset === undefined ? secinfo : { ...secinfo, offset };
     });
     vars.sort((a, b) => a.offset - b.offset);
-    const changed = size !== datasec.size || vars.some((v, i) => v !== datasec.vars[i] && (v.offset !== datasec.vars[i].offset || v.type !== datasec.vars[i].type));
+    const changed = size !== datasec.size || vars.some((v, i) => v.offset !== datasec.vars[i].offset || v.type !== datasec.vars[i].type);
     if (!changed) continue;
-    builder ??= BtfBuilder.from(btf);
-    builder.replace(id, { kind: "datasec", name: datasec.name, size, vars });
+    copy ??= dataViewOf(btf.bytes.slice());
+    // struct btf_type: size at +8; then vlen struct btf_var_secinfo { type, offset, size }.
+    const record = btf.recordOffset(id);
+    const le = btf.littleEndian;
+    copy.setUint32(record + 8, size, le);
+    vars.forEach((v, i) => {
+      const entry = record + 12 + i * 12;
+      copy!.setUint32(entry, v.type, le);
+      copy!.setUint32(entry + 4, v.offset, le);
+      copy!.setUint32(entry + 8, v.size, le);
+    });
   }
-  return builder === undefined ? btf : builder.build();
+  return copy === undefined ? btf : new Uint8Array(copy.buffer, copy.byteOffset, copy.byteLength);
+}
+
+function dataViewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

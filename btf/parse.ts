@@ -124,6 +124,12 @@ export class Btf {
     return type;
   }
 
+  /** Byte offset of one of this BTF's own type records within `bytes` (for in-place fixups). */
+  recordOffset(id: number): number {
+    if (id < this.firstTypeId) throw new BtfError("the type lives in the base BTF", { typeId: id });
+    return this.types.base + this.offsets[this.ownIndex(id)];
+  }
+
   /** Kind number of a type without decoding it (0 for void). */
   kindOf(id: number): number {
     if (id === 0) return 0;

@@ -24,6 +24,8 @@ export class ByteReader {
   /** Offset of this region within the whole file, so errors report absolute positions. */
   readonly base: number;
   private readonly outOfBounds: OutOfBoundsError;
+  /** bytes.byteLength, read once: every check compares against it. */
+  private readonly byteLength: number;
 
   constructor(
     bytes: Uint8Array,
@@ -37,6 +39,7 @@ export class ByteReader {
     this.region = options.region;
     this.base = options.base ?? 0;
     this.outOfBounds = options.outOfBounds ?? elfOutOfBounds;
+    this.byteLength = bytes.byteLength;
   }
 
   get length(): number {
@@ -45,8 +48,9 @@ export class ByteReader {
 
   /** Throws unless [offset, offset + size) lies inside the region. */
   check(offset: number, size: number, what = "data"): void {
-    if (!(offset >= 0 && size >= 0 && offset + size <= this.bytes.byteLength && Number.isSafeInteger(offset + size))) {
-      throw this.fail(`${what} of ${size} bytes at offset ${offset} runs past the end (${this.bytes.byteLength} bytes)`, offset);
+    // offset + size <= length also bounds both below 2^53: no separate safe-integer test.
+    if (!(offset >= 0 && size >= 0 && offset + size <= this.byteLength)) {
+      throw this.fail(`${what} of ${size} bytes at offset ${offset} runs past the end (${this.byteLength} bytes)`, offset);
     }
   }
 
@@ -95,9 +99,12 @@ export class ByteReader {
    * a buffer, so they are reported as out of bounds instead of losing precision.
    */
   u64AsNumber(offset: number, what: string): number {
-    const value = this.u64(offset);
-    if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw this.fail(`${what} ${value} is too large`, offset);
-    return Number(value);
+    this.check(offset, 8);
+    // Two 32-bit halves instead of a BigInt: this is read for every offset and size in a file.
+    const low = this.view.getUint32(offset + (this.littleEndian ? 0 : 4), this.littleEndian);
+    const high = this.view.getUint32(offset + (this.littleEndian ? 4 : 0), this.littleEndian);
+    if (high > 0x1fffff) throw this.fail(`${what} ${this.u64(offset)} is too large`, offset);
+    return high * 0x100000000 + low;
   }
 
   /** A view (not a copy) of `size` bytes. */

@@ -2,7 +2,7 @@
 
 import { ByteReader } from "../common/reader.js";
 import { ElfError } from "../common/errors.js";
-import { SectionHeader, SECTION_HEADER_SIZE, readRecord } from "./layouts.js";
+import { SECTION_HEADER_SIZE } from "./layouts.js";
 import { SectionFlags, SectionType } from "./constants.js";
 
 export interface ElfSection {
@@ -47,29 +47,32 @@ export function readSectionHeaders(
   const sections: ElfSection[] = new Array(count);
   const nameOffsets: number[] = new Array(count);
   for (let index = 0; index < count; index++) {
+    // Elf64_Shdr, field by field (layout in layouts.ts): this loop runs for every section
+    // of every object, so it reads at fixed offsets instead of through a schema.
     const at = tableOffset + index * entrySize;
-    const raw = readRecord(SectionHeader, file.bytes, at, file.littleEndian);
-    const offset = toOffset(raw.offset, at + 24, `section ${index} offset`);
-    const size = toOffset(raw.size, at + 32, `section ${index} size`);
-    const hasBytes = raw.type !== SectionType.NOBITS && raw.type !== SectionType.NULL;
+    const type = file.u32(at + 4);
+    const offset = file.u64AsNumber(at + 24, `section ${index} offset`);
+    const size = file.u64AsNumber(at + 32, `section ${index} size`);
+    const hasBytes = type !== SectionType.NOBITS && type !== SectionType.NULL;
     if (hasBytes && !(offset + size <= file.length)) {
       throw new ElfError(`section ${index} (offset ${offset}, size ${size}) extends past the end of the file (${file.length} bytes)`, {
         offset: at,
       });
     }
-    nameOffsets[index] = raw.name;
+    nameOffsets[index] = file.u32(at);
     sections[index] = {
       index,
       name: "",
-      type: raw.type,
-      flags: Number(raw.flags & 0xffffffffn),
+      type,
+      // sh_flags is 64 bits; every flag a BPF object uses is in the low word.
+      flags: file.u32(at + (file.littleEndian ? 8 : 12)),
       offset,
       size,
-      link: raw.link,
-      info: raw.info,
-      addralign: toOffset(raw.addralign, at + 48, `section ${index} alignment`),
-      entsize: toOffset(raw.entsize, at + 56, `section ${index} entry size`),
-      data: hasBytes ? file.bytes.subarray(offset, offset + size) : new Uint8Array(0),
+      link: file.u32(at + 40),
+      info: file.u32(at + 44),
+      addralign: file.u64AsNumber(at + 48, `section ${index} alignment`),
+      entsize: file.u64AsNumber(at + 56, `section ${index} entry size`),
+      data: hasBytes ? file.bytes.subarray(offset, offset + size) : EMPTY,
     };
   }
   if (namesIndex !== 0) {
@@ -85,14 +88,13 @@ export function readSectionHeaders(
   return sections;
 }
 
-function toOffset(value: bigint, at: number, what: string): number {
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new ElfError(`${what} ${value} is too large`, { offset: at });
-  return Number(value);
-}
+const EMPTY = new Uint8Array(0);
 
 /** A string table (SHT_STRTAB): names are NUL-terminated strings at byte offsets into it. */
 export class StringTable {
   private readonly reader: ByteReader;
+  /** The whole table as one string when it is pure ASCII (byte offsets are then string indexes). */
+  private readonly ascii: string | undefined;
 
   constructor(section: ElfSection, littleEndian: boolean) {
     if (section.type !== SectionType.STRTAB) {
@@ -102,10 +104,22 @@ export class StringTable {
       });
     }
     this.reader = new ByteReader(section.data, littleEndian, { region: section.name || `#${section.index}`, base: section.offset });
+    // Decoding the table once is cheaper than decoding each of hundreds of names.
+    this.ascii = isAscii(section.data) ? asciiDecoder.decode(section.data) : undefined;
   }
 
   get(offset: number): string {
-    if (offset >= this.reader.length) throw this.reader.fail(`name offset ${offset} is outside the string table`, offset);
-    return this.reader.cstring(offset);
+    if (!(offset >= 0 && offset < this.reader.length)) throw this.reader.fail(`name offset ${offset} is outside the string table`, offset);
+    if (this.ascii === undefined) return this.reader.cstring(offset);
+    const end = this.ascii.indexOf("\0", offset);
+    if (end < 0) throw this.reader.fail(`string at offset ${offset} is not NUL-terminated`, offset);
+    return this.ascii.slice(offset, end);
   }
+}
+
+const asciiDecoder = new TextDecoder("utf-8");
+
+function isAscii(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] >= 0x80) return false;
+  return true;
 }

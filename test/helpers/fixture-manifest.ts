@@ -131,7 +131,8 @@ export const FIXTURES: Readonly<Record<string, Fixture>> = {
   callbacks: {
     ...plain,
     programs: [xdp("xdp_callbacks")],
-    maps: [btfMap("results", "array", u32, u64, 2), btfMap("numbers", "array", u32, u64, 4)],
+    // In ELF (and fixed-up DATASEC) order: clang placed `numbers` first.
+    maps: [btfMap("numbers", "array", u32, u64, 4), btfMap("results", "array", u32, u64, 2)],
     subprograms: [{ name: "sum_step", global: false }, { name: "add_value", global: false }],
   },
   map_values: {
