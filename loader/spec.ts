@@ -59,7 +59,10 @@ export interface ParseOptions {
   anyMachine?: boolean;
 }
 
-export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): ObjectSpec {
+export function parseObject(input: Uint8Array, options: ParseOptions = {}): ObjectSpec {
+  // One private copy of the file: every part of the spec is a view into it, so the spec
+  // never sees later changes to the caller's buffer, at the cost of one copy, not hundreds.
+  const bytes = new Uint8Array(input); // a copy, even of a Buffer (whose slice() is a view)
   const elf = parseElf(bytes);
   if (elf.machine !== EM_BPF && !options.anyMachine) {
     throw new SpecError(`e_machine is ${elf.machine}, not EM_BPF (247): this is not a BPF object`, { part: "ELF header" });
@@ -120,7 +123,7 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Obje
         linkage: fn.symbol.binding === 0 ? "static" : "global",
         license,
         kernelVersion,
-        bytes: fn.section.data.slice(fn.start, fn.end),
+        bytes: fn.section.data.subarray(fn.start, fn.end),
         littleEndian: elf.littleEndian,
         sectionOffset: fn.start,
         references: collectReferences(ctx, fn),
@@ -148,7 +151,7 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Obje
     get btf() {
       return getBtf();
     },
-    btfExt: elf.section(".BTF.ext")?.data.slice(),
+    btfExt: elf.section(".BTF.ext")?.data,
     get variables() {
       return (variables ??= readVariables(getBtf(), dataSections));
     },
@@ -157,7 +160,7 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Obje
 
 /** .bss has no bytes in the file: its zeroes are allocated only when someone reads them. */
 function dataSectionSpec(section: ElfSection): DataSectionSpec {
-  let contents: Uint8Array | undefined = section.type === SectionType.NOBITS ? undefined : section.data.slice();
+  let contents: Uint8Array | undefined = section.type === SectionType.NOBITS ? undefined : section.data;
   return {
     name: section.name,
     size: section.size,
