@@ -86,6 +86,8 @@ export function u64Codec(): Codec<bigint> {
   return {
     size: 8,
     encode(value: number | bigint | Uint8Array, bytes, view, offset, part) {
+      // The common case first, without BigInt arithmetic: a bigint already in u64 range.
+      if (typeof value === "bigint" && value >= 0n && value <= U64_MAX) return view.setBigUint64(offset, value, true);
       if (value instanceof Uint8Array) return copyBytes(value, bytes, offset, 8, part);
       if (typeof value === "number" && !Number.isSafeInteger(value)) {
         throw new SpecError(`${value} is not a safe integer; pass a bigint for 8-byte values`, { part });

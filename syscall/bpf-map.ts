@@ -145,6 +145,10 @@ export class MapElemCalls {
   readonly #elem: number;
   readonly #next: number;
   readonly #keyAddress: number;
+  /** The flags the elem attr holds now (it starts zeroed). */
+  #flags = 0;
+  /** Whether the next-key attr's key points at NULL ("first key") now: it starts at the key. */
+  #nextFromFirst = false;
 
   /** `valueSize` is the whole value as the kernel copies it (all CPUs for per-CPU maps). */
   constructor(mapFd: number, keySize: number, valueSize: number) {
@@ -195,7 +199,10 @@ export class MapElemCalls {
 
   /** BPF_MAP_GET_NEXT_KEY: the key after `key` (or the first key) into `nextKey`. */
   nextKeyAfter(first: boolean): number {
-    writeU64(this.#block.view, offsetofend(MapElemAttr.flags) + MapElemAttr.key.offset, first ? 0 : this.#keyAddress);
+    if (first !== this.#nextFromFirst) {
+      writeU64(this.#block.view, offsetofend(MapElemAttr.flags) + MapElemAttr.key.offset, first ? 0 : this.#keyAddress);
+      this.#nextFromFirst = first;
+    }
     return sysBpf(BpfCmd.BPF_MAP_GET_NEXT_KEY, this.#next, offsetofend(MapElemAttr.next_key));
   }
 
@@ -208,7 +215,11 @@ export class MapElemCalls {
   }
 
   #call(cmd: number, flags: number): number {
-    writeU64(this.#block.view, MapElemAttr.flags.offset, flags);
+    // Most calls repeat the last flags (0 for lookups, BPF_ANY for updates): write on change only.
+    if (flags !== this.#flags) {
+      writeU64(this.#block.view, MapElemAttr.flags.offset, flags);
+      this.#flags = flags;
+    }
     return sysBpf(cmd, this.#elem, offsetofend(MapElemAttr.flags));
   }
 }
