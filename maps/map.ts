@@ -25,7 +25,7 @@ import { possibleCpus } from "../syscall/cpus.js";
 import { Errno } from "../syscall/errno.js";
 import type { Fd } from "../syscall/fd.js";
 import { mapInfo, type MapInfoResult } from "../syscall/info.js";
-import { deleteBatch, lookupBatch, updateBatch, type BatchOptions } from "./batch.js";
+import { deleteBatch, lookupBatch, lookupBatchChunks, updateBatch, type BatchChunk, type BatchOptions } from "./batch.js";
 import { defaultCodec, perCpuCodec, type Codec, type MapValue, type Scalar } from "./codec.js";
 
 /** What a BpfMap needs to know about the kernel map behind its Fd. */
@@ -284,6 +284,15 @@ export class BpfMap<K = Scalar, V = MapValue> {
   }
 
   /** Every entry, removed from the map as it is read (BPF_MAP_LOOKUP_AND_DELETE_BATCH; hash maps). */
+  /**
+   * Every entry, chunk by chunk as raw bytes (keys and values back to back, in the kernel's
+   * layout), with no decoding: for reading large maps at C speed. Each chunk's views are
+   * valid until the loop moves on; copy what you keep.
+   */
+  lookupBatchChunks(options: BatchOptions = {}): Generator<BatchChunk> {
+    return lookupBatchChunks(this.#batchTarget(), BpfCmd.BPF_MAP_LOOKUP_BATCH, options);
+  }
+
   lookupAndDeleteBatch(options: BatchOptions = {}): Array<[K, V]> {
     return lookupBatch(this.#batchTarget(), BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_BATCH, options);
   }
