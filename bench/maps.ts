@@ -13,6 +13,7 @@
 //   delete           passes deleting every key, the map refilled (untimed) after each; hash only
 //   iterate          passes of BPF_MAP_GET_NEXT_KEY over the whole map, per key
 //   lookup_batch     passes of BPF_MAP_LOOKUP_BATCH over the whole map, `chunk` per call
+//   lookup_batch_chunks  the same through BpfMap.lookupBatchChunks (raw chunks, no decoding)
 //   update_batch     BPF_MAP_UPDATE_BATCH of every entry, `chunk` per call
 // The library and raw sides run interleaved batch by batch in one process; C runs after.
 // Goals (issue): library within 5% of raw per operation; batches within 5% of C.
@@ -53,7 +54,7 @@ export interface OpResult {
 export interface MapKindResult {
   map: { type: string; key_size: 4; value_size: 8; entries: number; chunk: number };
   per_op: Record<"lookup" | "update" | "delete" | "iterate", OpResult | null>;
-  batch: Record<"lookup_batch" | "update_batch", OpResult | null>;
+  batch: Record<"lookup_batch" | "lookup_batch_chunks" | "update_batch", OpResult | null>;
 }
 
 export interface MapsBenchReport {
@@ -149,6 +150,11 @@ function benchMap(kind: MapKind, ctx: BenchContext): { result: MapKindResult; li
       library: (m) => ({ run: () => m.lookupBatch({ batchSize: chunk }).length }),
       raw: { run: () => raw.lookupBatch() },
     }, plan);
+    // The same walk without decoding each element (BpfMap.lookupBatchChunks), as C reads it.
+    const lookupBatchChunks = passes(map, {
+      library: (m) => ({ run: () => countChunked(m, chunk) }),
+      raw: { run: () => raw.lookupBatch() },
+    }, plan);
     const updateBatch = passes(map, {
       library: (m) => ({ run: () => m.updateBatch(pairs, { batchSize: chunk }) }),
       raw: { run: () => raw.updateBatch(keys, values) },
@@ -170,6 +176,7 @@ function benchMap(kind: MapKind, ctx: BenchContext): { result: MapKindResult; li
         },
         batch: {
           lookup_batch: row(lookupBatch, c.results?.lookup_batch),
+          lookup_batch_chunks: row(lookupBatchChunks, c.results?.lookup_batch),
           update_batch: row(updateBatch, c.results?.update_batch),
         },
       },
@@ -259,4 +266,11 @@ function summarize(maps: MapsBenchReport["maps"]): MapsBenchReport["summary"] {
     batch_goal_met: batchSeen ? !misses.some((m) => m.includes("library_vs_c")) : null,
     misses,
   };
+}
+
+/** Elements read by one pass of lookupBatchChunks. */
+function countChunked(map: LibraryMap, chunk: number): number {
+  let total = 0;
+  for (const c of map.lookupBatchChunks({ batchSize: chunk })) total += c.count;
+  return total;
 }
