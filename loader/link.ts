@@ -33,20 +33,12 @@ export interface LinkedProgram {
 }
 
 export function link(spec: ObjectSpec, entry: ProgramSpec): LinkedProgram {
-  const order: ProgramSpec[] = [entry];
-  const start = new Map<ProgramSpec, number>([[entry, 0]]);
-  let slots = entry.slotCount;
-  // Breadth-first over call graph edges; each function is appended once, whoever calls it.
-  for (let i = 0; i < order.length; i++) {
-    for (const reference of order[i].references) {
-      if (reference.kind !== "call" && reference.kind !== "function") continue;
-      const target = findFunction(spec, order[i], reference);
-      if (!start.has(target)) {
-        start.set(target, slots);
-        order.push(target);
-        slots += target.slotCount;
-      }
-    }
+  const order = linkOrder(spec, entry);
+  const start = new Map<ProgramSpec, number>();
+  let slots = 0;
+  for (const fn of order) {
+    start.set(fn, slots);
+    slots += fn.slotCount;
   }
 
   const bytes = new Uint8Array(slots * INSN_SIZE);
@@ -82,6 +74,35 @@ export function link(spec: ObjectSpec, entry: ProgramSpec): LinkedProgram {
     references,
     extInfo: linkExtInfo(order, start),
   };
+}
+
+/**
+ * The functions of a linked program in libbpf's order, so that both loaders hand the kernel
+ * the same instructions (and the program gets the same tag): depth first, each function's
+ * calls and callback references in instruction order, a function appended when first met
+ * and its own callees before the caller's next one (libbpf's bpf_object__reloc_code). An
+ * explicit stack: the call graph comes from the object, and its depth is not bounded.
+ */
+function linkOrder(spec: ObjectSpec, entry: ProgramSpec): ProgramSpec[] {
+  const order: ProgramSpec[] = [entry];
+  const placed = new Set<ProgramSpec>([entry]);
+  // Each frame: a function and the index of the next of its references to look at.
+  const stack: { fn: ProgramSpec; next: number }[] = [{ fn: entry, next: 0 }];
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1];
+    if (frame.next === frame.fn.references.length) {
+      stack.pop();
+      continue;
+    }
+    const reference = frame.fn.references[frame.next++];
+    if (reference.kind !== "call" && reference.kind !== "function") continue;
+    const target = findFunction(spec, frame.fn, reference);
+    if (placed.has(target)) continue;
+    placed.add(target);
+    order.push(target);
+    stack.push({ fn: target, next: 0 });
+  }
+  return order;
 }
 
 /** func_info and line_info must cover every function the kernel gets, or none of them. */
