@@ -5,7 +5,8 @@
 //   obj.map("stats").lookup(17);
 //   att.detach(); obj.close();
 
-import { load, type LoadOptions } from "./loader/load.js";
+import { checkByteOrder, load, type LoadOptions } from "./loader/load.js";
+import { elfIsLittleEndian } from "./elf/file.js";
 import { parseObject, type ParseOptions } from "./loader/spec.js";
 import type { LoadedObject } from "./loader/object.js";
 import { objectFdById } from "./syscall/bpf-obj.js";
@@ -13,6 +14,9 @@ import { programInfo, type ProgramInfo } from "./syscall/info.js";
 
 /** Parses and loads in one step: `loadObject(buf).attachXdp(ifindex)`. */
 export function loadObject(bytes: Uint8Array, options: LoadOptions & ParseOptions = {}): LoadedObject {
+  // The byte order first: parsing a foreign object may fail on something that only
+  // looks wrong because it is read in the wrong order.
+  checkByteOrder(elfIsLittleEndian(bytes));
   return load(parseObject(bytes, options), options);
 }
 

@@ -1,5 +1,5 @@
 // elf/: reading ELF64 objects. Pure: no system calls, no file system.
-export { parseElf, type ElfFile } from "./file.js";
+export { elfIsLittleEndian, parseElf, type ElfFile } from "./file.js";
 export { isExecutable, type ElfSection } from "./sections.js";
 export type { ElfSymbol } from "./symbols.js";
 export type { ElfRelocation } from "./relocations.js";

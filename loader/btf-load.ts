@@ -14,14 +14,16 @@ import type { MapSpec } from "../maps/spec.js";
 import type { ObjectSpec } from "./spec.js";
 import { sanitizeBtf, type BtfFeatures } from "../btf/sanitize.js";
 import { btfFeatures } from "./btf-features.js";
+import { kernelReadyExternBtf } from "./externs-btf.js";
 
 export type Warn = (message: string) => void;
 
 /** BPF_BTF_LOAD of the object's (fixed-up) BTF; undefined, with a warning, if the kernel refuses it. */
 export function loadObjectBtf(spec: ObjectSpec, warn: Warn, features: BtfFeatures = btfFeatures()): Fd | undefined {
-  const btf = spec.btf;
-  if (btf === undefined) return undefined;
+  if (spec.btf === undefined) return undefined;
   try {
+    // Extern declarations (.kconfig, .ksyms) rewritten as BPF_BTF_LOAD accepts them: loader/externs-btf.ts.
+    const btf = kernelReadyExternBtf(spec.btf);
     const sanitized = sanitizeBtf(btf, features);
     if (sanitized.changes.length > 0) {
       warn(`this kernel does not know every BTF kind the object uses: ${sanitized.changes.join(", ")}`);

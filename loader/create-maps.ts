@@ -10,6 +10,7 @@ import { getPinnedObject, pinObject } from "../syscall/bpf-obj.js";
 import type { Fd } from "../syscall/fd.js";
 import { mapInfo } from "../syscall/info.js";
 import { haveFeature } from "../syscall/features.js";
+import { possibleCpus } from "../syscall/cpus.js";
 import { assertOnBpfFs } from "../syscall/bpffs.js";
 import { bytesCodec } from "../maps/codec.js";
 import { BpfMap, type LoadedMap, type MapDescription } from "../maps/map.js";
@@ -38,7 +39,7 @@ export function createMapFromSpec(spec: MapSpec, creation: MapCreation): LoadedM
   if (pinPath !== undefined) assertOnBpfFs(pinPath);
   if (pinPath !== undefined && existsSync(pinPath)) return reusePinned(spec, pinPath, creation);
   const fd = createKernelMap(spec, creation);
-  const map = new BpfMap(fd, describe(spec), typedCodecs(spec, creation));
+  const map = new BpfMap(fd, describe(withKernelDefaults(spec)), typedCodecs(spec, creation));
   if (pinPath !== undefined) {
     try {
       mkdirSync(resolve(pinPath, ".."), { recursive: true });
@@ -52,7 +53,23 @@ export function createMapFromSpec(spec: MapSpec, creation: MapCreation): LoadedM
   return map;
 }
 
-function createKernelMap(spec: MapSpec, creation: MapCreation): Fd {
+/**
+ * What the kernel requires but an object may leave out: a perf event array's key and value
+ * are 4-byte indexes and fds, and it needs one slot per possible CPU (what libbpf and
+ * cilium/ebpf fill in when the definition says 0).
+ */
+function withKernelDefaults(spec: MapSpec): MapSpec {
+  if (spec.type !== MapType.PERF_EVENT_ARRAY) return spec;
+  return {
+    ...spec,
+    keySize: spec.keySize || 4,
+    valueSize: spec.valueSize || 4,
+    maxEntries: spec.maxEntries || possibleCpus(),
+  };
+}
+
+function createKernelMap(declared: MapSpec, creation: MapCreation): Fd {
+  const spec = withKernelDefaults(declared);
   let inner: Fd | undefined;
   try {
     // Maps of maps need a template of their inner map at creation; it is closed right after.
@@ -90,7 +107,8 @@ function createKernelMap(spec: MapSpec, creation: MapCreation): Fd {
  * A pinned map is reused only if it is the map the object declares: same type, sizes, entries
  * and flags. Anything else would let the program read memory laid out differently.
  */
-function reusePinned(spec: MapSpec, path: string, creation: MapCreation): LoadedMap {
+function reusePinned(declared: MapSpec, path: string, creation: MapCreation): LoadedMap {
+  const spec = withKernelDefaults(declared);
   const fd = getPinnedObject(path);
   try {
     const info = mapInfo(fd);

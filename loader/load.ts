@@ -16,6 +16,7 @@ import { link, type LinkedProgram } from "./link.js";
 import { loadObjectBtf } from "./btf-load.js";
 import { coreReloKindName } from "../btf/ext.js";
 import { resolveReferences } from "./resolve.js";
+import { resolveExterns, type LoadedExterns } from "./externs.js";
 import type { ObjectSpec } from "./spec.js";
 import type { ProgramSpec } from "./programs.js";
 import { createMapFromSpec, createDataMap, type MapCreation } from "./create-maps.js";
@@ -38,7 +39,7 @@ export interface LoadOptions {
 }
 
 export function load(spec: ObjectSpec, options: LoadOptions = {}): LoadedObject {
-  checkByteOrder(spec);
+  checkByteOrder(spec.littleEndian);
   const selected = selectPrograms(spec, options.programs);
   const maps = new Map<string, LoadedMap>();
   const dataMaps = new Map<string, LoadedMap>();
@@ -46,12 +47,16 @@ export function load(spec: ObjectSpec, options: LoadOptions = {}): LoadedObject 
   const warn = options.onWarning ?? ((message: string) => console.warn(`tsbpf: ${message}`));
   const btfFd = loadObjectBtf(spec, warn);
   const creation: MapCreation = { pinRoot: options.pinRoot ?? "/sys/fs/bpf", pinned: [], btfFd, btf: spec.btf, warn, objectSha1: () => spec.sha1 };
+  let externs: LoadedExterns | undefined;
   try {
     for (const mapSpec of spec.maps.values()) maps.set(mapSpec.name, createMapFromSpec(mapSpec, creation));
     for (const data of spec.dataSections.values()) {
       const map = createDataMap(data, spec.name);
       if (map !== undefined) dataMaps.set(data.name, map);
     }
+    // Externs (loader/externs.ts): kconfig values in a ".kconfig" data map, ksyms and kfuncs by kernel BTF id.
+    externs = resolveExterns(spec, { warn });
+    if (externs.kconfigMap !== undefined) dataMaps.set(".kconfig", externs.kconfigMap);
     for (const program of selected) {
       const linked = link(spec, program);
       rejectCoreRelocations(linked);
@@ -59,6 +64,7 @@ export function load(spec: ObjectSpec, options: LoadOptions = {}): LoadedObject 
       const insns = resolveReferences(linked, {
         mapFd: (name) => maps.get(name)?.fd.raw,
         dataFd: (section) => dataMaps.get(section)?.fd.raw,
+        extern: (symbol) => externs!.resolve(symbol),
       });
       const fd = loadProgram(
         {
@@ -69,6 +75,7 @@ export function load(spec: ObjectSpec, options: LoadOptions = {}): LoadedObject 
           flags: program.flags,
           expectedAttachType: program.expectedAttachType,
           kernVersion: program.kernelVersion,
+          fdArray: externs.fdArray,
           ...(ext === undefined || ext.funcInfo.length === 0
             ? {}
             : { btfFd, funcInfo: ext.funcInfoRecords, lineInfo: ext.lineInfoRecords }),
@@ -89,6 +96,8 @@ export function load(spec: ObjectSpec, options: LoadOptions = {}): LoadedObject 
     // A pin keeps its map alive: the maps this load pinned must go with it (reused pins stay).
     for (const path of creation.pinned) rmSync(path, { force: true });
     throw error;
+  } finally {
+    externs?.closeModuleBtfs();
   }
   return new LoadedObject(programs, maps, dataMaps, btfFd, spec.variables);
 }
@@ -132,6 +141,14 @@ function selectPrograms(spec: ObjectSpec, names: readonly string[] | undefined):
     return program;
   });
   for (const program of chosen) {
+    if (program.type === ProgramType.EXT) {
+      throw new SpecError(
+        `section "${program.section}" makes an extension program (freplace), which the kernel loads only together with ` +
+          "the program whose function it replaces (attach_prog_fd) and that function's BTF id; tsbpf cannot set them yet: " +
+          "leave it out with { programs: [...] }",
+        { part: program.name },
+      );
+    }
     if (program.type === ProgramType.UNSPEC) {
       throw new SpecError(
         `section "${program.section}" does not say what kind of program this is; set spec.programs.get("${program.name}").type before loading`,
@@ -142,11 +159,12 @@ function selectPrograms(spec: ObjectSpec, names: readonly string[] | undefined):
   return chosen;
 }
 
-function checkByteOrder(spec: ObjectSpec): void {
+/** Refuses an object of the other byte order, naming the mismatch and the fix. */
+export function checkByteOrder(littleEndian: boolean): void {
   const host = endianness() === "LE";
-  if (spec.littleEndian !== host) {
+  if (littleEndian !== host) {
     throw new SpecError(
-      `the object is ${spec.littleEndian ? "little" : "big"}-endian but this machine is ${host ? "little" : "big"}-endian; ` +
+      `the object is ${littleEndian ? "little" : "big"}-endian but this machine is ${host ? "little" : "big"}-endian; ` +
         `compile it with -target ${host ? "bpfel" : "bpfeb"} (or plain -target bpf on this machine)`,
       { part: "ELF header" },
     );

@@ -15,7 +15,7 @@
 // functions around without caring where the target came from.
 
 import { RelocationError } from "../common/errors.js";
-import { SHN_UNDEF, SymbolType, isExecutable, type ElfFile, type ElfRelocation, type ElfSection, type ElfSymbol } from "../elf/index.js";
+import { SHN_UNDEF, SymbolBinding, SymbolType, isExecutable, type ElfFile, type ElfRelocation, type ElfSection, type ElfSymbol } from "../elf/index.js";
 import { BPF_LD_IMM64, BPF_PSEUDO_CALL, INSN_SIZE } from "../insn/opcodes.js";
 
 export type Reference =
@@ -23,7 +23,14 @@ export type Reference =
   | { readonly kind: "data"; readonly insn: number; readonly section: string; readonly offset: number; readonly symbol: string }
   | { readonly kind: "call"; readonly insn: number; readonly target: string }
   | { readonly kind: "function"; readonly insn: number; readonly target: string }
-  | { readonly kind: "extern"; readonly insn: number; readonly symbol: string; readonly call: boolean };
+  | {
+      readonly kind: "extern";
+      readonly insn: number;
+      readonly symbol: string;
+      readonly call: boolean;
+      /** The symbol is STB_WEAK (`__weak`): unresolved, it becomes 0 instead of an error. Absent when strong. */
+      readonly weak?: true;
+    };
 
 export type ReferenceKind = Reference["kind"];
 
@@ -163,7 +170,8 @@ function classify(
 
   if (symbol.sectionIndex === SHN_UNDEF) {
     if (symbol.name === "") throw fail("relocation against an unnamed undefined symbol");
-    return { kind: "extern", insn, symbol: symbol.name, call: isCall };
+    const extern = { kind: "extern", insn, symbol: symbol.name, call: isCall } as const;
+    return symbol.binding === SymbolBinding.WEAK ? { ...extern, weak: true } : extern;
   }
   const section = ctx.elf.sections[symbol.sectionIndex];
   if (section === undefined) throw fail(`symbol is defined in section ${symbol.sectionIndex}, which does not exist`);

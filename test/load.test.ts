@@ -100,7 +100,7 @@ describe.skipIf(skipWithoutRoot)("load(): fixtures into the kernel", () => {
         const obj = loadFixture(name);
         expect([...obj.programs.keys()].sort()).toEqual(fixture.programs.map((p) => p.name).sort());
         expect([...obj.maps.keys()].sort()).toEqual(fixture.maps.map((m) => m.name).sort());
-        expect([...obj.dataMaps.keys()].sort()).toEqual([...fixture.dataSections].sort());
+        expect([...obj.dataMaps.keys()].sort()).toEqual([...fixture.dataSections, ...(fixture.loaderDataMaps ?? [])].sort());
         for (const expected of fixture.programs) {
           const info = obj.program(expected.name).info();
           expect(info.type, expected.name).toBe(ProgramType[expected.programType.toUpperCase() as keyof typeof ProgramType]);

@@ -15,7 +15,8 @@ export type ProgramTypeName =
   | "xdp"
   | "perf_event"
   | "cgroup_skb"
-  | "raw_tracepoint";
+  | "raw_tracepoint"
+  | "tracing";
 
 export type MapTypeName = "hash" | "array" | "percpu_array" | "prog_array" | "array_of_maps";
 
@@ -53,6 +54,8 @@ export interface Fixture {
   readonly subprograms: readonly { name: string; global: boolean }[];
   /** Global-data sections the loader turns into array maps. */
   readonly dataSections: readonly (".rodata" | ".data" | ".bss")[];
+  /** Data maps the loader makes that are no ELF section: ".kconfig" holds __kconfig extern values. */
+  readonly loaderDataMaps?: readonly ".kconfig"[];
   /** Value of the "version" section, when the fixture has one. */
   kernelVersion?: number;
   /** False for the fixture the verifier must reject. */
@@ -187,6 +190,11 @@ export const FIXTURES: Readonly<Record<string, Fixture>> = {
     // (28 bytes), struct record (64), struct sample_key (8) -> struct sample (160).
     maps: [btfMap("config", "array", u32, 28, 1), btfMap("records", "array", u32, 64, 1), btfMap("samples", "hash", 8, 160, 16)],
   },
+  // Externs (loader/externs*.ts): values the loader takes from the running kernel, stored
+  // by each program in .bss. The ".kconfig" map is the loader's, not in the ELF file.
+  externs_kconfig: { ...plain, programs: [xdp("xdp_kconfig")], maps: [], dataSections: [".bss"], loaderDataMaps: [".kconfig"] },
+  externs_ksym: { ...plain, programs: [xdp("xdp_ksyms")], maps: [], dataSections: [".bss"] },
+  externs_kfunc: { ...plain, programs: [xdp("xdp_dynptr")], maps: [], dataSections: [".bss"] },
 };
 
 /** The demo's object (demo/xdp_stats.bpf.o); values are struct counter { __u64 packets, bytes; }. */
