@@ -15,7 +15,7 @@
 // library returns them, so both sides hand the caller the same JS values.
 
 import koffi from "koffi";
-import { BpfCmd, SYS_bpf } from "../syscall/constants.js";
+import { BpfCommand, SYS_bpf } from "../syscall/constants.js";
 
 const libc = koffi.load("libc.so.6");
 // The fixed prototype is exact on x86-64 for integer arguments (see syscall/bpf.ts).
@@ -62,13 +62,13 @@ export function createRawMap(type: number, maxEntries: number): { fd: number; id
     v.setUint32(4, 4, true);
     v.setUint32(8, 8, true);
     v.setUint32(12, maxEntries, true);
-    const fd = syscall(SYS_bpf, BpfCmd.BPF_MAP_CREATE, base, 72);
+    const fd = syscall(SYS_bpf, BpfCommand.MAP_CREATE, base, 72);
     if (fd < 0) failed("map_create");
     new Uint8Array(v.buffer).fill(0);
     v.setUint32(0, fd, true);
     v.setUint32(4, 8, true); // only type and id are wanted
     v.setBigUint64(8, BigInt(base + 64), true);
-    if (syscall(SYS_bpf, BpfCmd.BPF_OBJ_GET_INFO_BY_FD, base, 16) < 0) {
+    if (syscall(SYS_bpf, BpfCommand.OBJ_GET_INFO_BY_FD, base, 16) < 0) {
       close(fd);
       failed("obj_get_info_by_fd");
     }
@@ -112,21 +112,21 @@ export class RawMap {
 
   lookup(key: number): bigint | undefined {
     this.#view.setUint32(KEY, key, true);
-    if (syscall(SYS_bpf, BpfCmd.BPF_MAP_LOOKUP_ELEM, this.#base + ELEM, ELEM_ATTR_SIZE) < 0) return failed("lookup");
+    if (syscall(SYS_bpf, BpfCommand.MAP_LOOKUP_ELEM, this.#base + ELEM, ELEM_ATTR_SIZE) < 0) return failed("lookup");
     return this.#view.getBigUint64(VALUE, true);
   }
 
   update(key: number, value: bigint): void {
     this.#view.setUint32(KEY, key, true);
     this.#view.setBigUint64(VALUE, value, true);
-    if (syscall(SYS_bpf, BpfCmd.BPF_MAP_UPDATE_ELEM, this.#base + ELEM, ELEM_ATTR_SIZE) < 0) failed("update");
+    if (syscall(SYS_bpf, BpfCommand.MAP_UPDATE_ELEM, this.#base + ELEM, ELEM_ATTR_SIZE) < 0) failed("update");
   }
 
   delete(key: number): void {
     this.#view.setUint32(KEY, key, true);
     // DELETE reads only map_fd and key, and refuses non-zero bytes after them (EINVAL):
     // the attr is passed cut after `key`, hiding the value pointer.
-    if (syscall(SYS_bpf, BpfCmd.BPF_MAP_DELETE_ELEM, this.#base + ELEM, DELETE_ATTR_SIZE) < 0) failed("delete");
+    if (syscall(SYS_bpf, BpfCommand.MAP_DELETE_ELEM, this.#base + ELEM, DELETE_ATTR_SIZE) < 0) failed("delete");
   }
 
   /** Walks every key with BPF_MAP_GET_NEXT_KEY; returns how many there were. */
@@ -135,7 +135,7 @@ export class RawMap {
     v.setBigUint64(NEXT + 8, 0n, true); // key = NULL: start with the first key
     let count = 0;
     let sink = 0;
-    while (syscall(SYS_bpf, BpfCmd.BPF_MAP_GET_NEXT_KEY, this.#base + NEXT, ELEM_ATTR_SIZE) >= 0) {
+    while (syscall(SYS_bpf, BpfCommand.MAP_GET_NEXT_KEY, this.#base + NEXT, ELEM_ATTR_SIZE) >= 0) {
       const key = v.getUint32(NEXT_KEY, true);
       sink ^= key;
       v.setUint32(KEY, key, true);
@@ -153,7 +153,7 @@ export class RawMap {
     for (let first = true; ; first = false) {
       v.setBigUint64(BATCH, first ? 0n : BigInt(this.#base + IN_BATCH), true);
       v.setUint32(BATCH + 32, this.#chunk, true);
-      const ret = syscall(SYS_bpf, BpfCmd.BPF_MAP_LOOKUP_BATCH, this.#base + BATCH, BATCH_ATTR_SIZE);
+      const ret = syscall(SYS_bpf, BpfCommand.MAP_LOOKUP_BATCH, this.#base + BATCH, BATCH_ATTR_SIZE);
       const errno = ret < 0 ? koffi.errno() : 0;
       const count = v.getUint32(BATCH + 32, true);
       for (let i = 0; i < count; i++) {
@@ -178,7 +178,7 @@ export class RawMap {
         v.setBigUint64(this.#valuesAt + i * 8, values[at + i], true);
       }
       v.setUint32(BATCH + 32, count, true);
-      if (syscall(SYS_bpf, BpfCmd.BPF_MAP_UPDATE_BATCH, this.#base + BATCH, BATCH_ATTR_SIZE) < 0) failed("update_batch");
+      if (syscall(SYS_bpf, BpfCommand.MAP_UPDATE_BATCH, this.#base + BATCH, BATCH_ATTR_SIZE) < 0) failed("update_batch");
     }
     return keys.length;
   }

@@ -30,7 +30,7 @@ type MapModule = typeof import("../maps/map.js");
 type LibraryMap = InstanceType<MapModule["BpfMap"]>;
 
 export type MapKind = "hash" | "array";
-const MAP_TYPES: Record<MapKind, number> = { hash: MapType.BPF_MAP_TYPE_HASH, array: MapType.BPF_MAP_TYPE_ARRAY };
+const MAP_TYPES: Record<MapKind, number> = { hash: MapType.HASH, array: MapType.ARRAY };
 
 export interface MapsBenchOptions {
   plan?: Plan;

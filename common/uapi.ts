@@ -188,6 +188,24 @@ export const AttachType = {
 } as const;
 export type AttachTypeName = keyof typeof AttachType;
 
+/** The UAPI name of a bpf command, as error messages show it: "BPF_MAP_CREATE". */
+export function commandName(command: number): string {
+  const name = nameOf(BpfCommand, command);
+  return name === undefined ? `bpf command ${command}` : `BPF_${name}`;
+}
+
+/** A map type as bpftool prints it: "hash", "percpu_array". */
+export function mapTypeName(type: number): string {
+  const name = nameOf(MapType, type);
+  return name === undefined ? `type ${type}` : name.toLowerCase();
+}
+
+/** A program type as bpftool prints it: "xdp", "sched_cls". */
+export function progTypeName(type: number): string {
+  const name = nameOf(ProgramType, type);
+  return name === undefined ? `type ${type}` : name.toLowerCase();
+}
+
 /** Looks up the UAPI name of a value in one of the enums above, e.g. nameOf(MapType, 1) === "HASH". */
 export function nameOf<T extends Record<string, number>>(table: T, value: number): keyof T | undefined {
   for (const key in table) if (table[key] === value) return key;
@@ -228,8 +246,35 @@ export const ProgramFlags = {
   XDP_DEV_BOUND_ONLY: 1 << 6, // kernel 6.3
 } as const;
 
-/** Update flags of BPF_MAP_UPDATE_ELEM. */
-export const UpdateFlags = { ANY: 0, NOEXIST: 1, EXIST: 2, F_LOCK: 4 } as const;
+/** Update flags of BPF_MAP_UPDATE_ELEM (and elem_flags of the batch commands). */
+export const UpdateFlags = {
+  /** Create a new element or update an existing one. */
+  ANY: 0,
+  /** Create a new element only if it did not exist. */
+  NOEXIST: 1,
+  /** Update an existing element only. */
+  EXIST: 2,
+  /** Take the value's bpf_spin_lock while copying (values with a struct bpf_spin_lock). */
+  F_LOCK: 4,
+} as const;
+
+/** file_flags of BPF_OBJ_GET and open_flags of BPF_*_GET_FD_BY_ID (the map flags' bits). */
+export const FileFlags = { RDONLY: 1 << 3, WRONLY: 1 << 4 } as const;
+
+/** flags of BPF_PROG_TEST_RUN. */
+export const TestRunFlags = { TEST_RUN_ON_CPU: 1 << 0, TEST_XDP_LIVE_FRAMES: 1 << 1 } as const;
+
+/** log_level bits of BPF_PROG_LOAD and btf_log_level of BPF_BTF_LOAD (defined in the kernel's include/linux/bpf_verifier.h, not in the UAPI headers). */
+export const LogLevel = {
+  /** Every instruction as it is verified, with register state at branches. */
+  LEVEL1: 1,
+  /** Register state at every instruction. */
+  LEVEL2: 2,
+  /** Statistics only (time, stack depth). */
+  STATS: 4,
+  /** kernel 6.4: keep the start of the log when it overflows instead of the end. */
+  FIXED: 8,
+} as const;
 
 /** XDP actions: what an XDP program returns. */
 export const XdpAction = { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 } as const;

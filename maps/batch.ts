@@ -11,7 +11,7 @@
 // returns false), so deleteBatch skips the missing key and carries on with the rest.
 
 import { SyscallError } from "../common/errors.js";
-import { BpfCmd, UpdateFlag } from "../syscall/constants.js";
+import { BpfCommand, UpdateFlags } from "../syscall/constants.js";
 import { MapBatchCall } from "../syscall/bpf-batch.js";
 import { bpfError } from "../syscall/bpf.js";
 import { Errno } from "../syscall/errno.js";
@@ -44,7 +44,7 @@ const DEFAULT_BATCH = 4096;
 const MAX_BATCH = 1 << 20;
 
 function elemFlags(options: BatchOptions): number {
-  return options.lock === true ? UpdateFlag.BPF_F_LOCK : 0;
+  return options.lock === true ? UpdateFlags.F_LOCK : 0;
 }
 
 function batchSize<K, V>(target: BatchTarget<K, V>, options: BatchOptions): number {
@@ -126,9 +126,9 @@ export function updateBatch<K, V>(target: BatchTarget<K, V>, entries: Iterable<r
   let filled = 0;
   const flush = (): void => {
     if (filled === 0) return;
-    const ret = batch.run(BpfCmd.BPF_MAP_UPDATE_BATCH, filled, { elemFlags: elemFlags(options) });
+    const ret = batch.run(BpfCommand.MAP_UPDATE_BATCH, filled, { elemFlags: elemFlags(options) });
     stored += processed(batch, ret, filled);
-    if (ret < 0) throw partialFailure(BpfCmd.BPF_MAP_UPDATE_BATCH, -ret, part, stored, "stored");
+    if (ret < 0) throw partialFailure(BpfCommand.MAP_UPDATE_BATCH, -ret, part, stored, "stored");
     filled = 0;
   };
   try {
@@ -155,11 +155,11 @@ export function deleteBatch<K, V>(target: BatchTarget<K, V>, keyList: Iterable<K
   let filled = 0;
   const flush = (): void => {
     while (filled > 0) {
-      const ret = batch.run(BpfCmd.BPF_MAP_DELETE_BATCH, filled);
+      const ret = batch.run(BpfCommand.MAP_DELETE_BATCH, filled);
       const done = processed(batch, ret, filled);
       deleted += done;
       if (ret === 0) break;
-      if (ret !== -Errno.ENOENT) throw partialFailure(BpfCmd.BPF_MAP_DELETE_BATCH, -ret, part, deleted, "deleted");
+      if (ret !== -Errno.ENOENT) throw partialFailure(BpfCommand.MAP_DELETE_BATCH, -ret, part, deleted, "deleted");
       // Key `done` is missing: drop it and send the rest again.
       keys.bytes.copyWithin(0, (done + 1) * size, filled * size);
       filled -= done + 1;

@@ -1,6 +1,6 @@
 // BpfMap: a loaded map, and the operations user space has on it.
 //
-//     const map = BpfMap.create({ type: MapType.BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 8, maxEntries: 1024, name: "stats" });
+//     const map = BpfMap.create({ type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 1024, name: "stats" });
 //     map.update(2, 10n);
 //     map.lookup(2);          // 10n
 //     map.lookup(3);          // undefined: a missing key is an ordinary answer
@@ -17,7 +17,7 @@
 // per possible CPU for per-CPU maps. Named BpfMap so that it never shadows JS's Map.
 
 import { SpecError, SyscallError } from "../common/errors.js";
-import { BpfCmd, MapType, UpdateFlag, mapTypeName } from "../syscall/constants.js";
+import { BpfCommand, MapType, UpdateFlags, mapTypeName } from "../syscall/constants.js";
 import { createMap, freezeMap, MapElemCalls, type MapCreateAttrs } from "../syscall/bpf-map.js";
 import { bpfError } from "../syscall/bpf.js";
 import { getPinnedObject, objectFdById, objectKindOf, pinObject } from "../syscall/bpf-obj.js";
@@ -52,24 +52,24 @@ export interface BpfMapOptions<K, V> {
 /** BPF_ANY ("any"), BPF_NOEXIST ("noexist"), BPF_EXIST ("exist"), or UpdateFlag bits. */
 export type UpdateFlagInput = "any" | "noexist" | "exist" | number;
 
-const UPDATE_FLAGS = { any: UpdateFlag.BPF_ANY, noexist: UpdateFlag.BPF_NOEXIST, exist: UpdateFlag.BPF_EXIST } as const;
+const UPDATE_FLAGS = { any: UpdateFlags.ANY, noexist: UpdateFlags.NOEXIST, exist: UpdateFlags.EXIST } as const;
 
 /** Map types whose values hold one copy per possible CPU. */
 const PER_CPU_TYPES: ReadonlySet<number> = new Set([
-  MapType.BPF_MAP_TYPE_PERCPU_HASH,
-  MapType.BPF_MAP_TYPE_PERCPU_ARRAY,
-  MapType.BPF_MAP_TYPE_LRU_PERCPU_HASH,
-  MapType.BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE,
+  MapType.PERCPU_HASH,
+  MapType.PERCPU_ARRAY,
+  MapType.LRU_PERCPU_HASH,
+  MapType.PERCPU_CGROUP_STORAGE,
 ]);
 
 /** Map types indexed by a u32 below max_entries, whose elements always exist. */
 const ARRAY_TYPES: ReadonlySet<number> = new Set([
-  MapType.BPF_MAP_TYPE_ARRAY,
-  MapType.BPF_MAP_TYPE_PERCPU_ARRAY,
-  MapType.BPF_MAP_TYPE_PROG_ARRAY,
-  MapType.BPF_MAP_TYPE_PERF_EVENT_ARRAY,
-  MapType.BPF_MAP_TYPE_CGROUP_ARRAY,
-  MapType.BPF_MAP_TYPE_ARRAY_OF_MAPS,
+  MapType.ARRAY,
+  MapType.PERCPU_ARRAY,
+  MapType.PROG_ARRAY,
+  MapType.PERF_EVENT_ARRAY,
+  MapType.CGROUP_ARRAY,
+  MapType.ARRAY_OF_MAPS,
 ]);
 
 export function isPerCpuMapType(type: number): boolean {
@@ -156,7 +156,7 @@ export class BpfMap<K = Scalar, V = MapValue> {
     });
   }
 
-  /** Opens the map pinned at `path`; `fileFlags` may be FileFlag.BPF_F_RDONLY / BPF_F_WRONLY. */
+  /** Opens the map pinned at `path`; `fileFlags` may be FileFlags.RDONLY / BPF_F_WRONLY. */
   static openPinned<K = Scalar, V = MapValue>(
     path: string,
     options: BpfMapOptions<K, unknown> & { name?: string; fileFlags?: number } = {},
@@ -179,7 +179,7 @@ export class BpfMap<K = Scalar, V = MapValue> {
     this.keyCodec.encode(key, calls.key, calls.keyView, 0, this.#keyPart);
     const ret = calls.lookup();
     if (ret === -Errno.ENOENT) return undefined;
-    if (ret < 0) throw this.#error(BpfCmd.BPF_MAP_LOOKUP_ELEM, ret);
+    if (ret < 0) throw this.#error(BpfCommand.MAP_LOOKUP_ELEM, ret);
     return this.valueCodec.decode(calls.value, calls.valueView, 0);
   }
 
@@ -189,7 +189,7 @@ export class BpfMap<K = Scalar, V = MapValue> {
     this.keyCodec.encode(key, calls.key, calls.keyView, 0, this.#keyPart);
     this.valueCodec.encode(value, calls.value, calls.valueView, 0, this.#valuePart);
     const ret = calls.update(updateFlagValue(flag));
-    if (ret < 0) throw this.#error(BpfCmd.BPF_MAP_UPDATE_ELEM, ret, this.#updateCauses(key));
+    if (ret < 0) throw this.#error(BpfCommand.MAP_UPDATE_ELEM, ret, this.#updateCauses(key));
   }
 
   /** Deletes `key`; false when it was not there. */
@@ -198,7 +198,7 @@ export class BpfMap<K = Scalar, V = MapValue> {
     this.keyCodec.encode(key, calls.key, calls.keyView, 0, this.#keyPart);
     const ret = calls.delete();
     if (ret === -Errno.ENOENT) return false;
-    if (ret < 0) throw this.#error(BpfCmd.BPF_MAP_DELETE_ELEM, ret);
+    if (ret < 0) throw this.#error(BpfCommand.MAP_DELETE_ELEM, ret);
     return true;
   }
 
@@ -208,7 +208,7 @@ export class BpfMap<K = Scalar, V = MapValue> {
     this.keyCodec.encode(key, calls.key, calls.keyView, 0, this.#keyPart);
     const ret = calls.lookupAndDelete();
     if (ret === -Errno.ENOENT) return undefined;
-    if (ret < 0) throw this.#error(BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_ELEM, ret);
+    if (ret < 0) throw this.#error(BpfCommand.MAP_LOOKUP_AND_DELETE_ELEM, ret);
     return this.valueCodec.decode(calls.value, calls.valueView, 0);
   }
 
@@ -217,14 +217,14 @@ export class BpfMap<K = Scalar, V = MapValue> {
     const calls = this.#keyless("push");
     this.valueCodec.encode(value, calls.value, calls.valueView, 0, this.#valuePart);
     const ret = calls.update(updateFlagValue(flag));
-    if (ret < 0) throw this.#error(BpfCmd.BPF_MAP_UPDATE_ELEM, ret);
+    if (ret < 0) throw this.#error(BpfCommand.MAP_UPDATE_ELEM, ret);
   }
 
   /** Queue or stack: removes and returns the next value; undefined when empty. */
   pop(): V | undefined {
     const ret = this.#keyless("pop").lookupAndDelete();
     if (ret === -Errno.ENOENT) return undefined;
-    if (ret < 0) throw this.#error(BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_ELEM, ret);
+    if (ret < 0) throw this.#error(BpfCommand.MAP_LOOKUP_AND_DELETE_ELEM, ret);
     return this.valueCodec.decode(this.#calls.value, this.#calls.valueView, 0);
   }
 
@@ -232,7 +232,7 @@ export class BpfMap<K = Scalar, V = MapValue> {
   peek(): V | undefined {
     const ret = this.#keyless("peek").lookup();
     if (ret === -Errno.ENOENT) return undefined;
-    if (ret < 0) throw this.#error(BpfCmd.BPF_MAP_LOOKUP_ELEM, ret);
+    if (ret < 0) throw this.#error(BpfCommand.MAP_LOOKUP_ELEM, ret);
     return this.valueCodec.decode(this.#calls.value, this.#calls.valueView, 0);
   }
 
@@ -243,7 +243,7 @@ export class BpfMap<K = Scalar, V = MapValue> {
     this.valueCodec.encode(value, calls.value, calls.valueView, 0, this.#valuePart);
     const ret = calls.lookup();
     if (ret === -Errno.ENOENT) return false;
-    if (ret < 0) throw this.#error(BpfCmd.BPF_MAP_LOOKUP_ELEM, ret);
+    if (ret < 0) throw this.#error(BpfCommand.MAP_LOOKUP_ELEM, ret);
     return true;
   }
 
@@ -260,7 +260,7 @@ export class BpfMap<K = Scalar, V = MapValue> {
       if (!first) calls.key.set(cursor);
       const ret = calls.nextKeyAfter(first);
       if (ret === -Errno.ENOENT) return;
-      if (ret < 0) throw this.#error(BpfCmd.BPF_MAP_GET_NEXT_KEY, ret);
+      if (ret < 0) throw this.#error(BpfCommand.MAP_GET_NEXT_KEY, ret);
       cursor.set(calls.nextKey);
       yield this.keyCodec.decode(cursor, cursorView, 0);
     }
@@ -280,7 +280,7 @@ export class BpfMap<K = Scalar, V = MapValue> {
 
   /** Every entry, read with BPF_MAP_LOOKUP_BATCH in batches of `batchSize` (Linux 5.6). */
   lookupBatch(options: BatchOptions = {}): Array<[K, V]> {
-    return lookupBatch(this.#batchTarget(), BpfCmd.BPF_MAP_LOOKUP_BATCH, options);
+    return lookupBatch(this.#batchTarget(), BpfCommand.MAP_LOOKUP_BATCH, options);
   }
 
   /** Every entry, removed from the map as it is read (BPF_MAP_LOOKUP_AND_DELETE_BATCH; hash maps). */
@@ -290,11 +290,11 @@ export class BpfMap<K = Scalar, V = MapValue> {
    * valid until the loop moves on; copy what you keep.
    */
   lookupBatchChunks(options: BatchOptions = {}): Generator<BatchChunk> {
-    return lookupBatchChunks(this.#batchTarget(), BpfCmd.BPF_MAP_LOOKUP_BATCH, options);
+    return lookupBatchChunks(this.#batchTarget(), BpfCommand.MAP_LOOKUP_BATCH, options);
   }
 
   lookupAndDeleteBatch(options: BatchOptions = {}): Array<[K, V]> {
-    return lookupBatch(this.#batchTarget(), BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_BATCH, options);
+    return lookupBatch(this.#batchTarget(), BpfCommand.MAP_LOOKUP_AND_DELETE_BATCH, options);
   }
 
   /**

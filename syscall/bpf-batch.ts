@@ -19,7 +19,7 @@
 // A hash map refuses with ENOSPC (and count 0) when one bucket holds more entries than
 // `count` leaves room for: the caller retries with larger buffers.
 
-import { BpfCmd } from "./constants.js";
+import { BpfCommand } from "./constants.js";
 import { Attr } from "./attr.js";
 import { sysBpf } from "./bpf.js";
 import { MapBatchAttr } from "./layout.js";
@@ -87,8 +87,8 @@ export class MapBatchCall {
 }
 
 export const BatchCmd = {
-  lookup: BpfCmd.BPF_MAP_LOOKUP_BATCH,
-  lookupAndDelete: BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_BATCH,
-  update: BpfCmd.BPF_MAP_UPDATE_BATCH,
-  delete: BpfCmd.BPF_MAP_DELETE_BATCH,
+  lookup: BpfCommand.MAP_LOOKUP_BATCH,
+  lookupAndDelete: BpfCommand.MAP_LOOKUP_AND_DELETE_BATCH,
+  update: BpfCommand.MAP_UPDATE_BATCH,
+  delete: BpfCommand.MAP_DELETE_BATCH,
 } as const;

@@ -12,7 +12,7 @@
 // the first attempt has no log and only a failure is repeated with one.
 
 import { BtfError } from "../common/errors.js";
-import { BpfCmd } from "./constants.js";
+import { BpfCommand } from "./constants.js";
 import { Attr } from "./attr.js";
 import { bpfError, sysBpf } from "./bpf.js";
 import { ownFd, type Fd } from "./fd.js";
@@ -67,14 +67,14 @@ export function loadBtf(btf: Uint8Array, options: LogOptions = {}): Fd {
             .u32(BtfLoadAttr.btf_log_size, logRequest.buffer.length)
             .u32(BtfLoadAttr.btf_log_level, logRequest.level);
         }
-        const ret = sysBpf(BpfCmd.BPF_BTF_LOAD, attr.address, attr.size);
+        const ret = sysBpf(BpfCommand.BTF_LOAD, attr.address, attr.size);
         return { result: ret, logTrueSize: attr.getU32(BtfLoadAttr.btf_log_true_size) };
       } finally {
         attr.free();
       }
     }, options);
     if (result >= 0) return ownFd(result);
-    const cause = bpfError(BpfCmd.BPF_BTF_LOAD, -result, { subject: "BTF" });
+    const cause = bpfError(BpfCommand.BTF_LOAD, -result, { subject: "BTF" });
     const { summary, typeId } = summarizeBtfLog(log);
     throw new BtfLoadError(
       summary === ""

@@ -14,7 +14,7 @@
 // lookup is: write the key bytes, call, read the value bytes. No allocation, no throw:
 // each call returns 0 or the negated errno and the map handle decides what ENOENT means.
 
-import { BpfCmd, MapFlag, MapType } from "./constants.js";
+import { BpfCommand, MapFlags, MapType } from "./constants.js";
 import { Attr, writeU64 } from "./attr.js";
 import { bpfCall, bpfFdCall, sysBpf } from "./bpf.js";
 import { rawFd, type Fd } from "./fd.js";
@@ -72,7 +72,7 @@ export function createMap(attrs: MapCreateAttrs): Fd {
         .u32(MapCreateAttr.btf_vmlinux_value_type_id, attrs.btfVmlinuxValueTypeId ?? 0);
     }
     if (usesExtra) attr.u64(MapCreateAttr.map_extra, attrs.mapExtra ?? 0);
-    return bpfFdCall(BpfCmd.BPF_MAP_CREATE, attr, {
+    return bpfFdCall(BpfCommand.MAP_CREATE, attr, {
       subject: attrs.name === undefined ? "a map" : `map ${JSON.stringify(attrs.name)}`,
       causes: mapCreateCauses(attrs),
     });
@@ -82,32 +82,32 @@ export function createMap(attrs: MapCreateAttrs): Fd {
 }
 
 const NO_KEY_TYPES: readonly number[] = [
-  MapType.BPF_MAP_TYPE_QUEUE,
-  MapType.BPF_MAP_TYPE_STACK,
-  MapType.BPF_MAP_TYPE_BLOOM_FILTER,
-  MapType.BPF_MAP_TYPE_RINGBUF,
-  MapType.BPF_MAP_TYPE_USER_RINGBUF,
+  MapType.QUEUE,
+  MapType.STACK,
+  MapType.BLOOM_FILTER,
+  MapType.RINGBUF,
+  MapType.USER_RINGBUF,
 ];
 const ARRAY_TYPES: readonly number[] = [
-  MapType.BPF_MAP_TYPE_ARRAY,
-  MapType.BPF_MAP_TYPE_PERCPU_ARRAY,
-  MapType.BPF_MAP_TYPE_PROG_ARRAY,
-  MapType.BPF_MAP_TYPE_PERF_EVENT_ARRAY,
-  MapType.BPF_MAP_TYPE_CGROUP_ARRAY,
-  MapType.BPF_MAP_TYPE_ARRAY_OF_MAPS,
+  MapType.ARRAY,
+  MapType.PERCPU_ARRAY,
+  MapType.PROG_ARRAY,
+  MapType.PERF_EVENT_ARRAY,
+  MapType.CGROUP_ARRAY,
+  MapType.ARRAY_OF_MAPS,
 ];
 
 /** EINVAL explanations computed from the attributes themselves (the kernel gives only the errno). */
 function mapCreateCauses(attrs: MapCreateAttrs): Record<string, string> {
   const causes: string[] = [];
-  const ringBuffer = attrs.type === MapType.BPF_MAP_TYPE_RINGBUF || attrs.type === MapType.BPF_MAP_TYPE_USER_RINGBUF;
+  const ringBuffer = attrs.type === MapType.RINGBUF || attrs.type === MapType.USER_RINGBUF;
   if (attrs.maxEntries === 0) causes.push("max_entries is 0; a map needs room for at least one entry");
   if (attrs.keySize === 0 && !NO_KEY_TYPES.includes(attrs.type)) {
     causes.push("key_size is 0; only queue, stack, bloom filter and ring buffer maps have no key");
   }
   if (ARRAY_TYPES.includes(attrs.type) && attrs.keySize !== 4) causes.push(`array maps need key_size 4, not ${attrs.keySize}`);
   if (attrs.valueSize === 0 && !ringBuffer) causes.push("value_size is 0");
-  if (ARRAY_TYPES.includes(attrs.type) && ((attrs.flags ?? 0) & MapFlag.BPF_F_NO_PREALLOC) !== 0) {
+  if (ARRAY_TYPES.includes(attrs.type) && ((attrs.flags ?? 0) & MapFlags.NO_PREALLOC) !== 0) {
     causes.push("array maps are always preallocated and refuse BPF_F_NO_PREALLOC");
   }
   if (ringBuffer && (attrs.maxEntries & (attrs.maxEntries - 1)) !== 0) {
@@ -121,7 +121,7 @@ export function freezeMap(mapFd: Fd | number, subject?: string): void {
   const attr = new Attr(MapElemAttr.map_fd);
   try {
     attr.u32(MapElemAttr.map_fd, rawFd(mapFd));
-    bpfCall(BpfCmd.BPF_MAP_FREEZE, attr, { subject });
+    bpfCall(BpfCommand.MAP_FREEZE, attr, { subject });
   } finally {
     attr.free();
   }
@@ -177,24 +177,24 @@ export class MapElemCalls {
 
   /** BPF_MAP_LOOKUP_ELEM of `key` into `value`. */
   lookup(flags = 0): number {
-    return this.#call(BpfCmd.BPF_MAP_LOOKUP_ELEM, flags);
+    return this.#call(BpfCommand.MAP_LOOKUP_ELEM, flags);
   }
 
   /** BPF_MAP_UPDATE_ELEM of `key` with `value`. */
   update(flags: number): number {
-    return this.#call(BpfCmd.BPF_MAP_UPDATE_ELEM, flags);
+    return this.#call(BpfCommand.MAP_UPDATE_ELEM, flags);
   }
 
   /** BPF_MAP_DELETE_ELEM of `key`. */
   delete(): number {
     // The kernel refuses (EINVAL) any non-zero byte after the last field a command reads,
     // and DELETE reads only map_fd and key: the block is passed cut after `key`.
-    return sysBpf(BpfCmd.BPF_MAP_DELETE_ELEM, this.#elem, offsetofend(MapElemAttr.key));
+    return sysBpf(BpfCommand.MAP_DELETE_ELEM, this.#elem, offsetofend(MapElemAttr.key));
   }
 
   /** BPF_MAP_LOOKUP_AND_DELETE_ELEM of `key` into `value` (queues and stacks: no key). */
   lookupAndDelete(flags = 0): number {
-    return this.#call(BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_ELEM, flags);
+    return this.#call(BpfCommand.MAP_LOOKUP_AND_DELETE_ELEM, flags);
   }
 
   /** BPF_MAP_GET_NEXT_KEY: the key after `key` (or the first key) into `nextKey`. */
@@ -203,7 +203,7 @@ export class MapElemCalls {
       writeU64(this.#block.view, offsetofend(MapElemAttr.flags) + MapElemAttr.key.offset, first ? 0 : this.#keyAddress);
       this.#nextFromFirst = first;
     }
-    return sysBpf(BpfCmd.BPF_MAP_GET_NEXT_KEY, this.#next, offsetofend(MapElemAttr.next_key));
+    return sysBpf(BpfCommand.MAP_GET_NEXT_KEY, this.#next, offsetofend(MapElemAttr.next_key));
   }
 
   get freed(): boolean {

@@ -11,7 +11,7 @@
 
 import { readlinkSync } from "node:fs";
 import { assertOnBpfFs } from "./bpffs.js";
-import { BpfCmd } from "./constants.js";
+import { BpfCommand } from "./constants.js";
 import { Attr } from "./attr.js";
 import { bpfCall, bpfFdCall, sysBpf, bpfError } from "./bpf.js";
 import { Errno } from "./errno.js";
@@ -26,7 +26,7 @@ export function pinObject(fd: Fd | number, path: string): void {
   const attr = new Attr(ObjAttr.file_flags);
   try {
     attr.pointer(ObjAttr.pathname, pathname).u32(ObjAttr.bpf_fd, rawFd(fd));
-    bpfCall(BpfCmd.BPF_OBJ_PIN, attr, { subject: JSON.stringify(path) });
+    bpfCall(BpfCommand.OBJ_PIN, attr, { subject: JSON.stringify(path) });
   } finally {
     attr.free();
     pathname.free();
@@ -39,7 +39,7 @@ export function getPinnedObject(path: string, fileFlags = 0): Fd {
   const attr = new Attr(ObjAttr.file_flags);
   try {
     attr.pointer(ObjAttr.pathname, pathname).u32(ObjAttr.file_flags, fileFlags);
-    return bpfFdCall(BpfCmd.BPF_OBJ_GET, attr, { subject: JSON.stringify(path) });
+    return bpfFdCall(BpfCommand.OBJ_GET, attr, { subject: JSON.stringify(path) });
   } finally {
     attr.free();
     pathname.free();
@@ -50,15 +50,15 @@ export function getPinnedObject(path: string, fileFlags = 0): Fd {
 export type ObjectKind = "prog" | "map" | "btf";
 
 const NEXT_ID = {
-  prog: BpfCmd.BPF_PROG_GET_NEXT_ID,
-  map: BpfCmd.BPF_MAP_GET_NEXT_ID,
-  btf: BpfCmd.BPF_BTF_GET_NEXT_ID,
+  prog: BpfCommand.PROG_GET_NEXT_ID,
+  map: BpfCommand.MAP_GET_NEXT_ID,
+  btf: BpfCommand.BTF_GET_NEXT_ID,
 } as const;
 
 const FD_BY_ID = {
-  prog: BpfCmd.BPF_PROG_GET_FD_BY_ID,
-  map: BpfCmd.BPF_MAP_GET_FD_BY_ID,
-  btf: BpfCmd.BPF_BTF_GET_FD_BY_ID,
+  prog: BpfCommand.PROG_GET_FD_BY_ID,
+  map: BpfCommand.MAP_GET_FD_BY_ID,
+  btf: BpfCommand.BTF_GET_FD_BY_ID,
 } as const;
 
 /** BPF_*_GET_NEXT_ID: the smallest id above `start` (0 = the first), or undefined after the last. */

@@ -20,7 +20,7 @@
 //       __aligned_u64 ctx_in, ctx_out; __u32 flags, cpu, batch_size;
 //     } test;
 
-import { BpfCmd, BPF_INSN_SIZE } from "./constants.js";
+import { BpfCommand, BPF_INSN_SIZE } from "./constants.js";
 import { Attr } from "./attr.js";
 import { bpfError, sysBpf } from "./bpf.js";
 import { Errno } from "./errno.js";
@@ -121,7 +121,7 @@ export function progLoadAttempt(attrs: ProgLoadAttrs, log?: LogRequest): ProgLoa
       attrs.fdArray.forEach((fd, i) => fds.view.setInt32(4 * i, rawFd(fd), true));
       attr.pointer(ProgLoadAttr.fd_array, fds);
     }
-    const result = sysBpf(BpfCmd.BPF_PROG_LOAD, attr.address, attr.size);
+    const result = sysBpf(BpfCommand.PROG_LOAD, attr.address, attr.size);
     return { result, logTrueSize: attr.getU32(ProgLoadAttr.log_true_size) };
   } finally {
     attr.free();
@@ -177,7 +177,7 @@ export function testRun(progFd: Fd | number, options: TestRunOptions = {}): Test
       ctxOutSize = Math.max(ctxOutSize, run.ctxNeeded);
       continue;
     }
-    throw bpfError(BpfCmd.BPF_PROG_TEST_RUN, run.errno);
+    throw bpfError(BpfCommand.PROG_TEST_RUN, run.errno);
   }
 }
 
@@ -207,7 +207,7 @@ function testRunAttempt(
       attr.u32(TestRunAttr.ctx_size_in, options.ctx.byteLength).pointer(TestRunAttr.ctx_in, mem.copy(options.ctx));
     }
     if (ctxOut !== undefined) attr.u32(TestRunAttr.ctx_size_out, ctxOutSize).pointer(TestRunAttr.ctx_out, ctxOut);
-    const ret = sysBpf(BpfCmd.BPF_PROG_TEST_RUN, attr.address, attr.size);
+    const ret = sysBpf(BpfCommand.PROG_TEST_RUN, attr.address, attr.size);
     const dataNeeded = attr.getU32(TestRunAttr.data_size_out);
     const ctxNeeded = attr.getU32(TestRunAttr.ctx_size_out);
     const result: TestRunResult = {

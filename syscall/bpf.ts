@@ -16,7 +16,7 @@
 // (~0.1 us less per call than a pointer object).
 
 import { SyscallError } from "../common/errors.js";
-import { nameOf, BpfCmd, SYS_bpf } from "./constants.js";
+import { commandName, SYS_bpf } from "./constants.js";
 import { errnoName } from "./errno.js";
 import { ownFd, type Fd } from "./fd.js";
 import { explainErrno } from "./hints.js";
@@ -73,6 +73,4 @@ export function bpfError(cmd: number, errno: number, context: BpfContext = {}): 
 }
 
 /** "BPF_MAP_CREATE" for 0, and so on. */
-export function commandName(cmd: number): string {
-  return nameOf(BpfCmd, cmd) ?? `bpf command ${cmd}`;
-}
+export { commandName };

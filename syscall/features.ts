@@ -6,7 +6,7 @@
 // A probe that fails for lack of privileges answers false; the real operation will then
 // report EPERM with its own hint.
 
-import { MapFlag, MapType, ProgType } from "./constants.js";
+import { MapFlags, MapType, ProgramType } from "./constants.js";
 import { BatchCmd, MapBatchCall } from "./bpf-batch.js";
 import { createMap } from "./bpf-map.js";
 import { loadBtf } from "./bpf-btf.js";
@@ -22,9 +22,9 @@ const PROBES = {
   /** prog_name in BPF_PROG_LOAD (Linux 4.15). */
   progName: () => tryLoad("tsbpf_probe"),
   /** map_name in BPF_MAP_CREATE (Linux 4.15). */
-  mapName: () => tryCreate(MapType.BPF_MAP_TYPE_ARRAY, 0, "tsbpf_probe"),
+  mapName: () => tryCreate(MapType.ARRAY, 0, "tsbpf_probe"),
   /** BPF_F_MMAPABLE array maps (Linux 5.5). */
-  mmapableArray: () => tryCreate(MapType.BPF_MAP_TYPE_ARRAY, MapFlag.BPF_F_MMAPABLE),
+  mmapableArray: () => tryCreate(MapType.ARRAY, MapFlags.MMAPABLE),
   /** BPF_MAP_*_BATCH commands on hash maps (Linux 5.6). */
   batchOps: probeBatchOps,
   /** log_true_size output of BPF_PROG_LOAD and BPF_BTF_LOAD (Linux 6.4). */
@@ -77,7 +77,7 @@ function tryCreate(type: number, flags: number, name?: string): boolean {
 }
 
 function tryLoad(name?: string): boolean {
-  const { result } = progLoadAttempt({ type: ProgType.BPF_PROG_TYPE_XDP, insns: PASS_PROGRAM, license: "GPL", name });
+  const { result } = progLoadAttempt({ type: ProgramType.XDP, insns: PASS_PROGRAM, license: "GPL", name });
   return result >= 0 && closing(ownFd(result));
 }
 
@@ -85,7 +85,7 @@ function probeLogTrueSize(): boolean {
   const buffer = new NativeBuffer(4096);
   try {
     const attempt = progLoadAttempt(
-      { type: ProgType.BPF_PROG_TYPE_XDP, insns: PASS_PROGRAM, license: "GPL" },
+      { type: ProgramType.XDP, insns: PASS_PROGRAM, license: "GPL" },
       { level: 1, buffer },
     );
     if (attempt.result >= 0) ownFd(attempt.result).close();
@@ -98,7 +98,7 @@ function probeLogTrueSize(): boolean {
 function probeBatchOps(): boolean {
   let map: Fd;
   try {
-    map = createMap({ type: MapType.BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
+    map = createMap({ type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
   } catch {
     return false;
   }

@@ -8,7 +8,7 @@
 // buffers the caller points to, with their lengths set: so a program's info takes two
 // calls, one to learn the counts and one with buffers of that size.
 
-import { BpfCmd, BPF_INSN_SIZE } from "./constants.js";
+import { BpfCommand, BPF_INSN_SIZE } from "./constants.js";
 import { Attr, readName } from "./attr.js";
 import { bpfCall } from "./bpf.js";
 import { rawFd, type Fd } from "./fd.js";
@@ -82,7 +82,7 @@ function getInfo(fd: Fd | number, info: NativeBuffer, what: string): number {
   const attr = new Attr(InfoAttr.info);
   try {
     attr.u32(InfoAttr.bpf_fd, rawFd(fd)).u32(InfoAttr.info_len, info.length).pointer(InfoAttr.info, info);
-    bpfCall(BpfCmd.BPF_OBJ_GET_INFO_BY_FD, attr, { subject: what });
+    bpfCall(BpfCommand.OBJ_GET_INFO_BY_FD, attr, { subject: what });
     return attr.getU32(InfoAttr.info_len);
   } finally {
     attr.free();

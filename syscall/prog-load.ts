@@ -6,7 +6,7 @@
 // a bad attribute) becomes a SyscallError with a hint.
 
 import { VerifierError } from "../common/errors.js";
-import { BpfCmd } from "./constants.js";
+import { BpfCommand } from "./constants.js";
 import { bpfError } from "./bpf.js";
 import { progLoadAttempt, type ProgLoadAttrs } from "./bpf-prog.js";
 import { errnoName } from "./errno.js";
@@ -31,7 +31,7 @@ export function loadProgram(attrs: ProgLoadAttrs, options: LoadProgramOptions = 
   if (result >= 0) return ownFd(result);
   const errno = -result;
   const subject = `program ${JSON.stringify(attrs.name ?? "(unnamed)")}`;
-  const syscallError = bpfError(BpfCmd.BPF_PROG_LOAD, errno, { subject });
+  const syscallError = bpfError(BpfCommand.PROG_LOAD, errno, { subject });
   if (log.trim() === "") throw syscallError;
   const { summary, sourceLine } = summarizeVerifierLog(log);
   throw new VerifierError(

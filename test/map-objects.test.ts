@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SyscallError } from "../common/errors.js";
 import { BpfMap } from "../maps/map.js";
 import { testRun } from "../syscall/bpf-prog.js";
-import { FileFlag, MapType, ProgType, XdpAction } from "../syscall/constants.js";
+import { FileFlags, MapType, ProgramType, XdpAction } from "../syscall/constants.js";
 import { loadProgram } from "../syscall/prog-load.js";
 import { skipWithoutRoot } from "./helpers/netns.js";
 
@@ -36,7 +36,7 @@ function failure<E>(type: new (...args: never[]) => E, fn: () => unknown): E {
 }
 
 const hash = (name: string, keySize = 4, valueSize = 8, maxEntries = 1024) =>
-  BpfMap.create({ type: MapType.BPF_MAP_TYPE_HASH, keySize, valueSize, maxEntries, name });
+  BpfMap.create({ type: MapType.HASH, keySize, valueSize, maxEntries, name });
 
 // ---- a counting XDP program: value(key 0) += 1 through bpf_map_lookup_elem ----
 function insn(code: number, dst: number, src: number, off: number, imm: number): number[] {
@@ -61,7 +61,7 @@ function counter(mapFd: number): Uint8Array {
       insn(0x79, 1, 0, 0, 0), // r1 = *(u64 *)(r0 + 0)
       insn(0x07, 1, 0, 0, 1), // r1 += 1
       insn(0x7b, 0, 1, 0, 0), // *(u64 *)(r0 + 0) = r1
-      insn(0xb7, 0, 0, 0, XdpAction.XDP_PASS), // r0 = XDP_PASS
+      insn(0xb7, 0, 0, 0, XdpAction.PASS), // r0 = XDP_PASS
       insn(0x95, 0, 0, 0, 0), // exit
     ].flat(),
   );
@@ -83,12 +83,12 @@ describe.skipIf(skipWithoutRoot)("BpfMap and the kernel", () => {
 
   describe("what programs write", () => {
     it("reads counts a program wrote through bpf_map_lookup_elem", () => {
-      for (const type of [MapType.BPF_MAP_TYPE_ARRAY, MapType.BPF_MAP_TYPE_PERCPU_ARRAY]) {
+      for (const type of [MapType.ARRAY, MapType.PERCPU_ARRAY]) {
         using map = BpfMap.create({ type, keySize: 4, valueSize: 8, maxEntries: 1, name: "counts" });
-        const prog = loadProgram({ type: ProgType.BPF_PROG_TYPE_XDP, insns: counter(map.fd.raw), license: "GPL", name: "count" });
+        const prog = loadProgram({ type: ProgramType.XDP, insns: counter(map.fd.raw), license: "GPL", name: "count" });
         try {
           const run = testRun(prog, { data: new Uint8Array(64), repeat: 5 });
-          expect(run.retval).toBe(XdpAction.XDP_PASS);
+          expect(run.retval).toBe(XdpAction.PASS);
           const value = map.lookup(0);
           const total = Array.isArray(value) ? value.reduce((a, b) => (a as bigint) + (b as bigint), 0n) : value;
           expect(total).toBe(5n);
@@ -138,7 +138,7 @@ describe.skipIf(skipWithoutRoot)("BpfMap and the kernel", () => {
     });
 
     it("arrays: batch lookup and update work; batch delete is refused with a hint", () => {
-      using map = BpfMap.create({ type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 100, name: "barr" });
+      using map = BpfMap.create({ type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 100, name: "barr" });
       expect(map.updateBatch(Array.from({ length: 100 }, (_, i) => [i, i * i] as const), { batchSize: 33 })).toBe(100);
       expect(map.lookupBatch({ batchSize: 7 })).toEqual(Array.from({ length: 100 }, (_, i) => [i, i * i]));
       const refused = failure(SyscallError, () => map.deleteBatch([1, 2]));
@@ -184,7 +184,7 @@ describe.skipIf(skipWithoutRoot)("BpfMap and the kernel", () => {
     });
 
     it("info() agrees with bpftool map show", () => {
-      using map = BpfMap.create({ type: MapType.BPF_MAP_TYPE_LRU_HASH, keySize: 8, valueSize: 16, maxEntries: 32, name: "shown" });
+      using map = BpfMap.create({ type: MapType.LRU_HASH, keySize: 8, valueSize: 16, maxEntries: 32, name: "shown" });
       const info = map.info();
       expect(bpftool("map", "show", "id", String(info.id))).toMatchObject({
         id: info.id,
@@ -207,7 +207,7 @@ describe.skipIf(skipWithoutRoot)("BpfMap and the kernel", () => {
       expect(again.name).toBe("pinned_counts_l"); // the kernel keeps 15 characters
       expect(again.lookup(1)).toBe(42n);
       expect({ type: again.type, keySize: again.keySize, valueSize: again.valueSize, maxEntries: again.maxEntries }).toEqual({
-        type: MapType.BPF_MAP_TYPE_HASH,
+        type: MapType.HASH,
         keySize: 4,
         valueSize: 8,
         maxEntries: 1024,
@@ -215,7 +215,7 @@ describe.skipIf(skipWithoutRoot)("BpfMap and the kernel", () => {
       using named = BpfMap.fromId(again.info().id, { name: "pinned_counts_long_name" });
       expect(named.name).toBe("pinned_counts_long_name");
       expect(named.lookup(1)).toBe(42n);
-      using readOnly = BpfMap.openPinned(path, { fileFlags: FileFlag.BPF_F_RDONLY });
+      using readOnly = BpfMap.openPinned(path, { fileFlags: FileFlags.RDONLY });
       expect(readOnly.lookup(1)).toBe(42n);
       const refused = failure(SyscallError, () => readOnly.update(1, 1n));
       expect(refused.errnoName).toBe("EPERM");

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SpecError, SyscallError } from "../common/errors.js";
 import { bytesCodec, perCpuCodec, u64Codec, uintCodec } from "../maps/codec.js";
 import { BpfMap } from "../maps/map.js";
-import { MapType, UpdateFlag } from "../syscall/constants.js";
+import { MapType, UpdateFlags } from "../syscall/constants.js";
 import { possibleCpus } from "../syscall/cpus.js";
 import { skipWithoutRoot } from "./helpers/netns.js";
 
@@ -29,7 +29,7 @@ function failure<E>(type: new (...args: never[]) => E, fn: () => unknown): E {
 }
 
 const hash = (name: string, keySize = 4, valueSize = 8, maxEntries = 1024) =>
-  BpfMap.create({ type: MapType.BPF_MAP_TYPE_HASH, keySize, valueSize, maxEntries, name });
+  BpfMap.create({ type: MapType.HASH, keySize, valueSize, maxEntries, name });
 
 describe.skipIf(skipWithoutRoot)("BpfMap", () => {
   let baseline = 0;
@@ -67,7 +67,7 @@ describe.skipIf(skipWithoutRoot)("BpfMap", () => {
       );
       const missing = failure(SyscallError, () => map.update(9, 2n, "exist"));
       expect(missing.errnoName).toBe("ENOENT");
-      map.update(1, 3n, UpdateFlag.BPF_EXIST);
+      map.update(1, 3n, UpdateFlags.EXIST);
       expect(map.lookup(1)).toBe(3n);
     });
 
@@ -81,7 +81,7 @@ describe.skipIf(skipWithoutRoot)("BpfMap", () => {
     });
 
     it("arrays: every index exists, out of range is undefined, delete is refused", () => {
-      using map = BpfMap.create({ type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 4, name: "arr" });
+      using map = BpfMap.create({ type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 4, name: "arr" });
       expect(map.lookup(3)).toBe(0);
       expect(map.lookup(4)).toBeUndefined();
       map.update(3, 0xdeadbeef);
@@ -97,7 +97,7 @@ describe.skipIf(skipWithoutRoot)("BpfMap", () => {
     });
 
     it("LRU maps evict instead of failing when full", () => {
-      using map = BpfMap.create({ type: MapType.BPF_MAP_TYPE_LRU_HASH, keySize: 4, valueSize: 4, maxEntries: 64, name: "lru" });
+      using map = BpfMap.create({ type: MapType.LRU_HASH, keySize: 4, valueSize: 4, maxEntries: 64, name: "lru" });
       for (let i = 0; i < 1000; i++) map.update(i, i);
       const keys = [...map.keys()];
       expect(keys.length).toBeGreaterThan(0);
@@ -140,10 +140,10 @@ describe.skipIf(skipWithoutRoot)("BpfMap", () => {
 
   describe("codecs", () => {
     it("decodes 1, 2 and 4 bytes as numbers, 8 as bigint, other sizes as bytes", () => {
-      using small = BpfMap.create({ type: MapType.BPF_MAP_TYPE_HASH, keySize: 1, valueSize: 2, maxEntries: 8, name: "small" });
+      using small = BpfMap.create({ type: MapType.HASH, keySize: 1, valueSize: 2, maxEntries: 8, name: "small" });
       small.update(0xff, 0xbeef);
       expect(small.lookup(0xff)).toBe(0xbeef);
-      using wide = BpfMap.create({ type: MapType.BPF_MAP_TYPE_HASH, keySize: 8, valueSize: 16, maxEntries: 8, name: "wide" });
+      using wide = BpfMap.create({ type: MapType.HASH, keySize: 8, valueSize: 16, maxEntries: 8, name: "wide" });
       const value = Uint8Array.from({ length: 16 }, (_, i) => i);
       wide.update(2n ** 64n - 1n, value);
       wide.update(5, value); // a safe-integer number for an 8-byte key
@@ -160,7 +160,7 @@ describe.skipIf(skipWithoutRoot)("BpfMap", () => {
 
     it("returns raw bytes when asked, and accepts bytes for scalar sizes", () => {
       using map = BpfMap.create(
-        { type: MapType.BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, maxEntries: 8, name: "raw" },
+        { type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 8, name: "raw" },
         { raw: true },
       );
       map.update(new Uint8Array(le32(7)), new Uint8Array(le32(0x01020304)));
@@ -186,7 +186,7 @@ describe.skipIf(skipWithoutRoot)("BpfMap", () => {
 
     it("takes typed codecs, checked against the map's sizes", () => {
       using map = BpfMap.create<number, bigint>(
-        { type: MapType.BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 8, maxEntries: 8, name: "typed" },
+        { type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 8, name: "typed" },
         { keyCodec: uintCodec(4), valueCodec: u64Codec() },
       );
       map.update(1, 5n);
@@ -194,7 +194,7 @@ describe.skipIf(skipWithoutRoot)("BpfMap", () => {
       expect(five).toBe(5n);
       const before = fdCount();
       expect(() =>
-        BpfMap.create({ type: MapType.BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 8, maxEntries: 8 }, { keyCodec: bytesCodec(8) }),
+        BpfMap.create({ type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 8 }, { keyCodec: bytesCodec(8) }),
       ).toThrow(/the key codec encodes 8 bytes but the map's keys are 4 bytes/);
       expect(fdCount()).toBe(before);
     });
@@ -203,9 +203,9 @@ describe.skipIf(skipWithoutRoot)("BpfMap", () => {
   describe("per-CPU maps", () => {
     const cpus = possibleCpus();
     const perCpuTypes = [
-      MapType.BPF_MAP_TYPE_PERCPU_ARRAY,
-      MapType.BPF_MAP_TYPE_PERCPU_HASH,
-      MapType.BPF_MAP_TYPE_LRU_PERCPU_HASH,
+      MapType.PERCPU_ARRAY,
+      MapType.PERCPU_HASH,
+      MapType.LRU_PERCPU_HASH,
     ];
 
     for (const type of perCpuTypes) {
@@ -222,7 +222,7 @@ describe.skipIf(skipWithoutRoot)("BpfMap", () => {
     }
 
     it("pads odd value sizes to 8 bytes per CPU and returns bytes", () => {
-      using map = BpfMap.create({ type: MapType.BPF_MAP_TYPE_PERCPU_ARRAY, keySize: 4, valueSize: 12, maxEntries: 1, name: "pad" });
+      using map = BpfMap.create({ type: MapType.PERCPU_ARRAY, keySize: 4, valueSize: 12, maxEntries: 1, name: "pad" });
       expect(map.valueCodec.size).toBe(16 * cpus);
       const values = Array.from({ length: cpus }, (_, cpu) => new Uint8Array(12).fill(cpu + 1));
       map.update(0, values);
@@ -232,7 +232,7 @@ describe.skipIf(skipWithoutRoot)("BpfMap", () => {
 
     it("a per-CPU codec composes with a typed one", () => {
       using map = BpfMap.create<number, bigint[]>(
-        { type: MapType.BPF_MAP_TYPE_PERCPU_HASH, keySize: 4, valueSize: 8, maxEntries: 4, name: "pcpu_typed" },
+        { type: MapType.PERCPU_HASH, keySize: 4, valueSize: 8, maxEntries: 4, name: "pcpu_typed" },
         { valueCodec: u64Codec() },
       );
       map.update(3, Array.from({ length: cpus }, () => 7n));
@@ -243,7 +243,7 @@ describe.skipIf(skipWithoutRoot)("BpfMap", () => {
 
   describe("maps without keys", () => {
     it("queue: push, peek and pop in FIFO order", () => {
-      using queue = BpfMap.create({ type: MapType.BPF_MAP_TYPE_QUEUE, keySize: 0, valueSize: 4, maxEntries: 4, name: "queue" });
+      using queue = BpfMap.create({ type: MapType.QUEUE, keySize: 0, valueSize: 4, maxEntries: 4, name: "queue" });
       expect(queue.pop()).toBeUndefined();
       for (const v of [1, 2, 3]) queue.push(v);
       expect(queue.peek()).toBe(1);
@@ -251,16 +251,16 @@ describe.skipIf(skipWithoutRoot)("BpfMap", () => {
     });
 
     it("stack: LIFO order; a full stack refuses unless told to overwrite", () => {
-      using stack = BpfMap.create({ type: MapType.BPF_MAP_TYPE_STACK, keySize: 0, valueSize: 8, maxEntries: 2, name: "stack" });
+      using stack = BpfMap.create({ type: MapType.STACK, keySize: 0, valueSize: 8, maxEntries: 2, name: "stack" });
       stack.push(1n);
       stack.push(2n);
       expect(failure(SyscallError, () => stack.push(3n)).errnoName).toBe("E2BIG");
-      stack.push(3n, UpdateFlag.BPF_EXIST); // BPF_EXIST on a queue/stack: drop the oldest
+      stack.push(3n, UpdateFlags.EXIST); // BPF_EXIST on a queue/stack: drop the oldest
       expect([stack.pop(), stack.pop(), stack.pop()]).toEqual([3n, 2n, undefined]);
     });
 
     it("bloom filter: pushed values may be present, others are certainly absent", () => {
-      using bloom = BpfMap.create({ type: MapType.BPF_MAP_TYPE_BLOOM_FILTER, keySize: 0, valueSize: 4, maxEntries: 100, name: "bloom" });
+      using bloom = BpfMap.create({ type: MapType.BLOOM_FILTER, keySize: 0, valueSize: 4, maxEntries: 100, name: "bloom" });
       for (let i = 0; i < 10; i++) bloom.push(i * 1000);
       for (let i = 0; i < 10; i++) expect(bloom.mayContain(i * 1000)).toBe(true);
       const absent = Array.from({ length: 50 }, (_, i) => 7 + i).filter((v) => !bloom.mayContain(v));

@@ -5,7 +5,7 @@
 // right after the last 6.1 field, where the kernel documentation places them.
 
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -38,17 +38,26 @@ const TABLES: Array<{ name: string; table: Record<string, L.Field>; ctype: strin
   { name: "BtfInfo", table: L.BtfInfo, ctype: "struct bpf_btf_info", path: (f) => f },
 ];
 
-const CONSTANT_TABLES: Record<string, Readonly<Record<string, number>>> = {
-  BpfCmd: C.BpfCmd,
-  MapType: C.MapType,
-  ProgType: C.ProgType,
-  AttachType: C.AttachType,
-  UpdateFlag: C.UpdateFlag,
-  MapFlag: C.MapFlag,
-  ProgFlag: C.ProgFlag,
-  TestRunFlag: C.TestRunFlag,
-  XdpAction: C.XdpAction,
+/**
+ * The tables of common/uapi.ts and the prefix their keys drop (MapType.HASH is
+ * BPF_MAP_TYPE_HASH). Values added by kernels after the 6.1 header are not in it: only the
+ * names the header defines are compared (they are read from it below).
+ */
+const CONSTANT_TABLES: Record<string, { values: Readonly<Record<string, number>>; prefix: string }> = {
+  BpfCommand: { values: C.BpfCommand, prefix: "BPF_" },
+  MapType: { values: C.MapType, prefix: "BPF_MAP_TYPE_" },
+  ProgramType: { values: C.ProgramType, prefix: "BPF_PROG_TYPE_" },
+  AttachType: { values: C.AttachType, prefix: "BPF_" },
+  UpdateFlags: { values: C.UpdateFlags, prefix: "BPF_" },
+  MapFlags: { values: C.MapFlags, prefix: "BPF_F_" },
+  ProgramFlags: { values: C.ProgramFlags, prefix: "BPF_F_" },
+  FileFlags: { values: C.FileFlags, prefix: "BPF_F_" },
+  TestRunFlags: { values: C.TestRunFlags, prefix: "BPF_F_" },
+  XdpAction: { values: C.XdpAction, prefix: "XDP_" },
 };
+
+const HEADER = readFileSync("/usr/include/linux/bpf.h", "utf8");
+const inHeader = (name: string) => new RegExp(`\\b${name}\\b`).test(HEADER);
 
 /** Compiles and runs the generated program once; returns its "key value..." lines as a map. */
 function cFacts(): Map<string, number[]> {
@@ -68,8 +77,11 @@ function cFacts(): Map<string, number[]> {
   for (const [ctype, key] of sizes) {
     lines.push(`printf("${key} %zu\\n", sizeof(${ctype}));`);
   }
-  for (const [table, values] of Object.entries(CONSTANT_TABLES)) {
-    for (const name of Object.keys(values)) lines.push(`printf("${table}.${name} %lld\\n", (long long)(${name}));`);
+  for (const [table, { values, prefix }] of Object.entries(CONSTANT_TABLES)) {
+    for (const key of Object.keys(values)) {
+      const name = prefix + key;
+      if (inHeader(name)) lines.push(`printf("${table}.${key} %lld\\n", (long long)(${name}));`);
+    }
   }
   for (const name of ["BPF_OBJ_NAME_LEN", "BPF_TAG_SIZE", "__NR_bpf"]) lines.push(`printf("${name} %lld\\n", (long long)(${name}));`);
   const source = [
@@ -125,9 +137,15 @@ describe.skipIf(!hasClang)("bpf_attr and info layouts match <linux/bpf.h>", () =
     expect(L.BTF_INFO_SIZE).toBe(facts.get("BTF_INFO_SIZE")![0]);
   });
 
-  for (const [table, values] of Object.entries(CONSTANT_TABLES)) {
+  for (const [table, { values, prefix }] of Object.entries(CONSTANT_TABLES)) {
     it(`constants: ${table}`, () => {
-      for (const [name, value] of Object.entries(values)) expect([name, value]).toEqual([name, facts.get(`${table}.${name}`)![0]]);
+      let checked = 0;
+      for (const [key, value] of Object.entries(values)) {
+        if (!inHeader(prefix + key)) continue; // added after 6.1 (see the comment in common/uapi.ts)
+        expect([key, value]).toEqual([key, facts.get(`${table}.${key}`)![0]]);
+        checked++;
+      }
+      expect(checked).toBeGreaterThan(0);
     });
   }
 
@@ -140,11 +158,11 @@ describe.skipIf(!hasClang)("bpf_attr and info layouts match <linux/bpf.h>", () =
 
 describe("constant helpers", () => {
   it("names values the way the UAPI header and bpftool do", () => {
-    expect(C.nameOf(C.MapType, 1)).toBe("BPF_MAP_TYPE_HASH");
-    expect(C.nameOf(C.BpfCmd, 10)).toBe("BPF_PROG_TEST_RUN");
-    expect(C.mapTypeName(C.MapType.BPF_MAP_TYPE_PERCPU_ARRAY)).toBe("percpu_array");
-    expect(C.mapTypeName(C.MapTypeLater.BPF_MAP_TYPE_ARENA)).toBe("arena");
-    expect(C.progTypeName(C.ProgType.BPF_PROG_TYPE_XDP)).toBe("xdp");
+    expect(C.nameOf(C.MapType, 1)).toBe("HASH");
+    expect(C.commandName(10)).toBe("BPF_PROG_TEST_RUN");
+    expect(C.mapTypeName(C.MapType.PERCPU_ARRAY)).toBe("percpu_array");
+    expect(C.mapTypeName(C.MapType.ARENA)).toBe("arena");
+    expect(C.progTypeName(C.ProgramType.XDP)).toBe("xdp");
     expect(C.progTypeName(999)).toBe("type 999");
   });
 });

@@ -16,7 +16,7 @@ import { createMap } from "../syscall/bpf-map.js";
 import { BtfLoadError, loadBtf } from "../syscall/bpf-btf.js";
 import { nextObjectId, objectFdById, objectIds } from "../syscall/bpf-obj.js";
 import { testRun } from "../syscall/bpf-prog.js";
-import { MapType, ProgType, XdpAction } from "../syscall/constants.js";
+import { MapType, ProgramType, XdpAction } from "../syscall/constants.js";
 import { haveFeature } from "../syscall/features.js";
 import { btfInfo, mapInfo, programInfo } from "../syscall/info.js";
 import { loadProgram } from "../syscall/prog-load.js";
@@ -53,11 +53,11 @@ const WRITE_FIRST_BYTE = program(
   addImm(4, 1),
   jgtReg(4, 3, 1), // if data + 1 > data_end skip the store
   stB(2, 0, 0xab),
-  movImm(0, XdpAction.XDP_PASS),
+  movImm(0, XdpAction.PASS),
   exit(),
 );
 
-const xdp = (insns: Uint8Array, name: string) => ({ type: ProgType.BPF_PROG_TYPE_XDP, insns, license: "GPL", name });
+const xdp = (insns: Uint8Array, name: string) => ({ type: ProgramType.XDP, insns, license: "GPL", name });
 const fdCount = () => readdirSync("/proc/self/fd").length;
 const bpftool = (...args: string[]) => JSON.parse(execFileSync("bpftool", [...args, "--json"], { encoding: "utf8" }));
 
@@ -139,7 +139,7 @@ describe("verifier log summaries", () => {
 describe.skipIf(skipWithoutRoot)("programs and BTF on the running kernel", () => {
   describe("programs", () => {
     it("loads XDP_PASS and XDP_DROP and runs them on a 64-byte packet", () => {
-      for (const action of [XdpAction.XDP_PASS, XdpAction.XDP_DROP]) {
+      for (const action of [XdpAction.PASS, XdpAction.DROP]) {
         const fd = loadProgram(xdp(returning(action), `ret_${action}`));
         const run = testRun(fd, { data: packet(), repeat: 3 });
         expect(run.retval).toBe(action);
@@ -152,7 +152,7 @@ describe.skipIf(skipWithoutRoot)("programs and BTF on the running kernel", () =>
     it("returns the packet as the program changed it, growing a too small output buffer", () => {
       const fd = loadProgram(xdp(WRITE_FIRST_BYTE, "write_byte"));
       const run = testRun(fd, { data: packet(), dataOutSize: 16 });
-      expect(run.retval).toBe(XdpAction.XDP_PASS);
+      expect(run.retval).toBe(XdpAction.PASS);
       expect(run.data.length).toBe(64);
       expect(run.data[0]).toBe(0xab);
       expect([...run.data.subarray(1)]).toEqual([...packet().subarray(1)]);
@@ -163,8 +163,8 @@ describe.skipIf(skipWithoutRoot)("programs and BTF on the running kernel", () =>
     });
 
     it("reports id, tag, name, sizes and map ids as bpftool does, and the translated instructions byte for byte", () => {
-      const map = createMap({ type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, name: "used" });
-      const fd = loadProgram(xdp(program(ldMapFd(1, map.raw), movImm(0, XdpAction.XDP_PASS), exit()), "info_prog"));
+      const map = createMap({ type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, name: "used" });
+      const fd = loadProgram(xdp(program(ldMapFd(1, map.raw), movImm(0, XdpAction.PASS), exit()), "info_prog"));
       const info = programInfo(fd, { xlated: true });
       const tool = bpftool("prog", "show", "id", String(info.id));
       expect(info.id).toBeGreaterThan(0);
@@ -194,7 +194,7 @@ describe.skipIf(skipWithoutRoot)("programs and BTF on the running kernel", () =>
     });
 
     it("finds programs by id", () => {
-      const fd = loadProgram(xdp(returning(XdpAction.XDP_PASS), "by_id"));
+      const fd = loadProgram(xdp(returning(XdpAction.PASS), "by_id"));
       const { id, tag } = programInfo(fd);
       expect(objectIds("prog")).toContain(id);
       expect(nextObjectId("prog", id - 1)).toBe(id);
@@ -233,7 +233,7 @@ describe.skipIf(skipWithoutRoot)("programs and BTF on the running kernel", () =>
 
     it("passes the log of a successful load to onLog", () => {
       let log = "";
-      const fd = loadProgram(xdp(returning(XdpAction.XDP_PASS), "with_log"), { onLog: (text) => (log = text) });
+      const fd = loadProgram(xdp(returning(XdpAction.PASS), "with_log"), { onLog: (text) => (log = text) });
       expect(log).toMatch(/processed 2 insns/);
       fd.close();
     });
@@ -251,7 +251,7 @@ describe.skipIf(skipWithoutRoot)("programs and BTF on the running kernel", () =>
       lv.setUint32(8, strings["return r0;"], true);
       lv.setUint32(12, (42 << 10) | 5, true);
       const attrs = {
-        ...xdp(returning(XdpAction.XDP_PASS), "xdp_main"),
+        ...xdp(returning(XdpAction.PASS), "xdp_main"),
         btfFd,
         funcInfo: { recordSize: 8, records: func },
         lineInfo: { recordSize: 16, records: line },

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SyscallError } from "../common/errors.js";
 import { createMap, freezeMap, MapElemCalls } from "../syscall/bpf-map.js";
 import { getPinnedObject, pinObject } from "../syscall/bpf-obj.js";
-import { FileFlag, MapFlag, MapType, ProgType, UpdateFlag } from "../syscall/constants.js";
+import { FileFlags, MapFlags, MapType, ProgramType, UpdateFlags } from "../syscall/constants.js";
 import { parseCpuList, perCpuValueSize, possibleCpus } from "../syscall/cpus.js";
 import { Errno } from "../syscall/errno.js";
 import { clearFeatureCache, kernelFeatures } from "../syscall/features.js";
@@ -26,7 +26,7 @@ import { skipWithoutRoot } from "./helpers/netns.js";
 
 /** r0 = XDP_PASS; exit */
 const PASS = new Uint8Array([0xb7, 0, 0, 0, 2, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
-const passProgram = (name: string) => ({ type: ProgType.BPF_PROG_TYPE_XDP, insns: PASS, license: "GPL", name });
+const passProgram = (name: string) => ({ type: ProgramType.XDP, insns: PASS, license: "GPL", name });
 const fdCount = () => readdirSync("/proc/self/fd").length;
 const bpftool = (...args: string[]) => JSON.parse(execFileSync("bpftool", [...args, "--json"], { encoding: "utf8" }));
 
@@ -99,12 +99,12 @@ describe.skipIf(skipWithoutRoot)("bpf(2) on the running kernel", () => {
 
   describe("maps", () => {
     const cases = [
-      { type: MapType.BPF_MAP_TYPE_ARRAY, name: "array", perCpu: false, hash: false },
-      { type: MapType.BPF_MAP_TYPE_HASH, name: "hash", perCpu: false, hash: true },
-      { type: MapType.BPF_MAP_TYPE_LRU_HASH, name: "lru_hash", perCpu: false, hash: true },
-      { type: MapType.BPF_MAP_TYPE_PERCPU_ARRAY, name: "percpu_array", perCpu: true, hash: false },
-      { type: MapType.BPF_MAP_TYPE_PERCPU_HASH, name: "percpu_hash", perCpu: true, hash: true },
-      { type: MapType.BPF_MAP_TYPE_LRU_PERCPU_HASH, name: "lru_percpu_hash", perCpu: true, hash: true },
+      { type: MapType.ARRAY, name: "array", perCpu: false, hash: false },
+      { type: MapType.HASH, name: "hash", perCpu: false, hash: true },
+      { type: MapType.LRU_HASH, name: "lru_hash", perCpu: false, hash: true },
+      { type: MapType.PERCPU_ARRAY, name: "percpu_array", perCpu: true, hash: false },
+      { type: MapType.PERCPU_HASH, name: "percpu_hash", perCpu: true, hash: true },
+      { type: MapType.LRU_PERCPU_HASH, name: "lru_percpu_hash", perCpu: true, hash: true },
     ];
 
     for (const c of cases) {
@@ -118,7 +118,7 @@ describe.skipIf(skipWithoutRoot)("bpf(2) on the running kernel", () => {
           // One 12-byte value per CPU slot of 16 bytes (round_up(12, 8)); the padding stays zero.
           const stride = c.perCpu ? 16 : 12;
           for (let at = 0; at < total; at += stride) calls.value.fill(0x5a, at, at + 12);
-          expect(calls.update(UpdateFlag.BPF_ANY)).toBe(0);
+          expect(calls.update(UpdateFlags.ANY)).toBe(0);
           calls.value.fill(0);
           expect(calls.lookup()).toBe(0);
           if (c.perCpu) {
@@ -155,48 +155,48 @@ describe.skipIf(skipWithoutRoot)("bpf(2) on the running kernel", () => {
     }
 
     it("cuts and cleans names as the kernel requires", () => {
-      const fd = createMap({ type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, name: "my-map.with_a_long_name" });
+      const fd = createMap({ type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, name: "my-map.with_a_long_name" });
       expect(mapInfo(fd).name).toBe("my_map.with_a_l");
       fd.close();
     });
 
     it("explains EINVAL from the attributes and leaks nothing", () => {
-      const zero = failure(() => createMap({ type: MapType.BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, maxEntries: 0, name: "empty" }));
+      const zero = failure(() => createMap({ type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 0, name: "empty" }));
       expect(zero).toBeInstanceOf(SyscallError);
       expect(zero).toMatchObject({ operation: "BPF_MAP_CREATE", errnoName: "EINVAL", errno: Errno.EINVAL });
       expect((zero as Error).message).toBe(
         'BPF_MAP_CREATE for map "empty" failed with EINVAL: max_entries is 0; a map needs room for at least one entry',
       );
       const prealloc = failure(() =>
-        createMap({ type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, flags: MapFlag.BPF_F_NO_PREALLOC }),
+        createMap({ type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, flags: MapFlags.NO_PREALLOC }),
       );
       expect((prealloc as Error).message).toMatch(/EINVAL: array maps are always preallocated and refuse BPF_F_NO_PREALLOC/);
-      const key = failure(() => createMap({ type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 8, valueSize: 4, maxEntries: 1 }));
+      const key = failure(() => createMap({ type: MapType.ARRAY, keySize: 8, valueSize: 4, maxEntries: 1 }));
       expect((key as Error).message).toMatch(/array maps need key_size 4, not 8/);
     });
 
     it("reports E2BIG for an oversized hash value and for a full map", () => {
-      const big = failure(() => createMap({ type: MapType.BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 2 ** 30, maxEntries: 1, name: "bigvalue" }));
+      const big = failure(() => createMap({ type: MapType.HASH, keySize: 4, valueSize: 2 ** 30, maxEntries: 1, name: "bigvalue" }));
       expect(big).toMatchObject({ errnoName: "E2BIG" });
       expect((big as Error).message).toMatch(/larger than this map type allows/);
-      const fd = createMap({ type: MapType.BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, maxEntries: 1, flags: 0 });
+      const fd = createMap({ type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 1, flags: 0 });
       const calls = new MapElemCalls(fd.raw, 4, 4);
       calls.keyView.setUint32(0, 1, true);
-      expect(calls.update(UpdateFlag.BPF_ANY)).toBe(0);
+      expect(calls.update(UpdateFlags.ANY)).toBe(0);
       calls.keyView.setUint32(0, 2, true);
-      expect(calls.update(UpdateFlag.BPF_ANY)).toBe(-Errno.E2BIG);
-      expect(calls.update(UpdateFlag.BPF_EXIST)).toBe(-Errno.ENOENT);
+      expect(calls.update(UpdateFlags.ANY)).toBe(-Errno.E2BIG);
+      expect(calls.update(UpdateFlags.EXIST)).toBe(-Errno.ENOENT);
       calls.keyView.setUint32(0, 1, true);
-      expect(calls.update(UpdateFlag.BPF_NOEXIST)).toBe(-Errno.EEXIST);
+      expect(calls.update(UpdateFlags.NOEXIST)).toBe(-Errno.EEXIST);
       calls.free();
       fd.close();
     });
 
     it("freezes: user space writes fail with EPERM", () => {
-      const fd = createMap({ type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, name: "frozen" });
+      const fd = createMap({ type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, name: "frozen" });
       const calls = new MapElemCalls(fd.raw, 4, 4);
       freezeMap(fd);
-      expect(calls.update(UpdateFlag.BPF_ANY)).toBe(-Errno.EPERM);
+      expect(calls.update(UpdateFlags.ANY)).toBe(-Errno.EPERM);
       expect(calls.lookup()).toBe(0);
       // A frozen map is no longer writable from user space, so freezing it again is EPERM.
       const again = failure(() => freezeMap(fd, 'map "frozen"'));
@@ -217,15 +217,15 @@ describe.skipIf(skipWithoutRoot)("bpf(2) on the running kernel", () => {
 
   describe("pins", () => {
     it("pins a map and opens it again, read-only when asked", () => {
-      const fd = createMap({ type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 2, name: "pinned" });
+      const fd = createMap({ type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 2, name: "pinned" });
       const path = join(pinDir, "pinned");
       pinObject(fd, path);
       const again = getPinnedObject(path);
       expect(mapInfo(again).id).toBe(mapInfo(fd).id);
-      const readOnly = getPinnedObject(path, FileFlag.BPF_F_RDONLY);
+      const readOnly = getPinnedObject(path, FileFlags.RDONLY);
       const calls = new MapElemCalls(readOnly.raw, 4, 4);
       expect(calls.lookup()).toBe(0);
-      expect(calls.update(UpdateFlag.BPF_ANY)).toBe(-Errno.EPERM);
+      expect(calls.update(UpdateFlags.ANY)).toBe(-Errno.EPERM);
       calls.free();
       const twice = failure(() => pinObject(fd, path));
       expect(twice).toMatchObject({ operation: "BPF_OBJ_PIN", errnoName: "EEXIST" });
