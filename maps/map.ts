@@ -18,7 +18,7 @@
 
 import { SpecError, SyscallError } from "../common/errors.js";
 import { BpfCommand, MapType, UpdateFlags, mapTypeName } from "../syscall/constants.js";
-import { createMap, freezeMap, MapElemCalls, type MapCreateAttrs } from "../syscall/bpf-map.js";
+import { ARRAY_MAP_TYPES, createMap, freezeMap, MapElemCalls, type MapCreateAttrs } from "../syscall/bpf-map.js";
 import { bpfError } from "../syscall/bpf.js";
 import { getPinnedObject, objectFdById, objectKindOf, pinObject } from "../syscall/bpf-obj.js";
 import { possibleCpus } from "../syscall/cpus.js";
@@ -60,16 +60,6 @@ const PER_CPU_TYPES: ReadonlySet<number> = new Set([
   MapType.PERCPU_ARRAY,
   MapType.LRU_PERCPU_HASH,
   MapType.PERCPU_CGROUP_STORAGE,
-]);
-
-/** Map types indexed by a u32 below max_entries, whose elements always exist. */
-const ARRAY_TYPES: ReadonlySet<number> = new Set([
-  MapType.ARRAY,
-  MapType.PERCPU_ARRAY,
-  MapType.PROG_ARRAY,
-  MapType.PERF_EVENT_ARRAY,
-  MapType.CGROUP_ARRAY,
-  MapType.ARRAY_OF_MAPS,
 ]);
 
 export function isPerCpuMapType(type: number): boolean {
@@ -364,7 +354,7 @@ export class BpfMap<K = Scalar, V = MapValue> {
 
   /** For arrays, E2BIG on update means an index past the end, not a full map. */
   #updateCauses(key: K): Record<string, string> | undefined {
-    if (!ARRAY_TYPES.has(this.type)) return undefined;
+    if (!ARRAY_MAP_TYPES.has(this.type)) return undefined;
     const last = this.maxEntries - 1;
     return { E2BIG: `index ${String(key)} is out of range: the array has max_entries ${this.maxEntries} (indexes 0 to ${last})` };
   }

@@ -88,14 +88,15 @@ const NO_KEY_TYPES: readonly number[] = [
   MapType.RINGBUF,
   MapType.USER_RINGBUF,
 ];
-const ARRAY_TYPES: readonly number[] = [
+/** Map types indexed by a u32 below max_entries, whose elements always exist. */
+export const ARRAY_MAP_TYPES: ReadonlySet<number> = new Set([
   MapType.ARRAY,
   MapType.PERCPU_ARRAY,
   MapType.PROG_ARRAY,
   MapType.PERF_EVENT_ARRAY,
   MapType.CGROUP_ARRAY,
   MapType.ARRAY_OF_MAPS,
-];
+]);
 
 /** EINVAL explanations computed from the attributes themselves (the kernel gives only the errno). */
 function mapCreateCauses(attrs: MapCreateAttrs): Record<string, string> {
@@ -105,9 +106,9 @@ function mapCreateCauses(attrs: MapCreateAttrs): Record<string, string> {
   if (attrs.keySize === 0 && !NO_KEY_TYPES.includes(attrs.type)) {
     causes.push("key_size is 0; only queue, stack, bloom filter and ring buffer maps have no key");
   }
-  if (ARRAY_TYPES.includes(attrs.type) && attrs.keySize !== 4) causes.push(`array maps need key_size 4, not ${attrs.keySize}`);
+  if (ARRAY_MAP_TYPES.has(attrs.type) && attrs.keySize !== 4) causes.push(`array maps need key_size 4, not ${attrs.keySize}`);
   if (attrs.valueSize === 0 && !ringBuffer) causes.push("value_size is 0");
-  if (ARRAY_TYPES.includes(attrs.type) && ((attrs.flags ?? 0) & MapFlags.NO_PREALLOC) !== 0) {
+  if (ARRAY_MAP_TYPES.has(attrs.type) && ((attrs.flags ?? 0) & MapFlags.NO_PREALLOC) !== 0) {
     causes.push("array maps are always preallocated and refuse BPF_F_NO_PREALLOC");
   }
   if (ringBuffer && (attrs.maxEntries & (attrs.maxEntries - 1)) !== 0) {
