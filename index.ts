@@ -56,6 +56,17 @@ export { queryXdp, listXdp, detachXdp, type XdpMode, type XdpInfo } from "./sysc
 export { withNetns } from "./syscall/netns.js";
 export { onBpfFs, assertOnBpfFs } from "./syscall/bpffs.js";
 export { loadKernelBtf, loadModuleBtf, kernelBtfModules } from "./loader/kernel-btf.js";
+export {
+  coreVerifierError,
+  explainCore,
+  explainPoisonedCall,
+  formatCoreResult,
+  kernelModuleTargets,
+  relocateCore,
+  resolveAttachTarget,
+  type CoreResult,
+  type ProgramCoreReport,
+} from "./loader/core.js";
 
 export * from "./common/errors.js";
 export { MapType, ProgramType, AttachType, MapFlags, ProgramFlags, UpdateFlags, XdpAction, nameOf } from "./common/uapi.js";

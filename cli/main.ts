@@ -14,6 +14,7 @@
 import { isBpfError } from "../index.js";
 import { runDemo } from "./demo.js";
 import { BTF_DUMP_HELP, btfDumpCommand } from "./btf.js";
+import { CORE_EXPLAIN_HELP, coreExplainCommand } from "./core.js";
 import { PIN_HELP, UNPIN_HELP, pinCommand, unpinCommand } from "./pin.js";
 import { DISASM_HELP, disasmCommand } from "./disasm.js";
 import { MAP_DUMP_HELP, mapDumpCommand } from "./map-dump.js";
@@ -53,6 +54,7 @@ const COMMANDS: readonly Command[] = [
   { name: "pin", summary: "load an object and pin its programs and maps in bpffs", help: PIN_HELP, run: pinCommand },
   { name: "unpin", summary: "remove pins from bpffs", help: UNPIN_HELP, run: unpinCommand },
   { name: "btf dump", summary: "print the BTF of vmlinux or an object, like bpftool (raw or C)", help: BTF_DUMP_HELP, run: btfDumpCommand },
+  { name: "core explain", summary: "explain an object's CO-RE relocations against a kernel's BTF", help: CORE_EXPLAIN_HELP, run: coreExplainCommand },
   { name: "demo", summary: "count packets between two namespaces with the bundled XDP program", help: DEMO_HELP, run: demoCommand },
 ];
 

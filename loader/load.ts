@@ -8,13 +8,16 @@
 
 import { rmSync } from "node:fs";
 import { endianness } from "node:os";
-import { RelocationError, SpecError } from "../common/errors.js";
+import { SpecError, VerifierError } from "../common/errors.js";
 import { ProgramType } from "../common/uapi.js";
 import { loadProgram } from "../syscall/prog-load.js";
 import type { LoadedMap } from "../maps/map.js";
-import { link, type LinkedProgram } from "./link.js";
+import { link } from "./link.js";
+import { coreVerifierError, relocateCore, resolveAttachTarget, type CoreRelocation } from "./core.js";
+import { loadKernelBtf } from "./kernel-btf.js";
+import type { Btf } from "../btf/parse.js";
+import type { Fd } from "../syscall/fd.js";
 import { loadObjectBtf } from "./btf-load.js";
-import { coreReloKindName } from "../btf/ext.js";
 import { resolveReferences } from "./resolve.js";
 import { resolveExterns, type LoadedExterns } from "./externs.js";
 import type { ObjectSpec } from "./spec.js";
@@ -31,6 +34,8 @@ export interface LoadOptions {
   logLevel?: number;
   /** Receives the verifier's log of each program that loads; by default a log is fetched only on failure. */
   onVerifierLog?: (program: string, log: string) => void;
+  /** The kernel BTF that CO-RE relocations and tracing attach targets resolve against; default /sys/kernel/btf/vmlinux. */
+  kernelBtf?: Btf;
   /**
    * Receives what the load did differently from what the object asks, and why (BTF the
    * kernel refused, a map created without BTF types). Default: console.warn.
@@ -57,36 +62,8 @@ export function load(spec: ObjectSpec, options: LoadOptions = {}): LoadedObject 
     // Externs (loader/externs.ts): kconfig values in a ".kconfig" data map, ksyms and kfuncs by kernel BTF id.
     externs = resolveExterns(spec, { warn });
     if (externs.kconfigMap !== undefined) dataMaps.set(".kconfig", externs.kconfigMap);
-    for (const program of selected) {
-      const linked = link(spec, program);
-      rejectCoreRelocations(linked);
-      const ext = btfFd === undefined ? undefined : linked.extInfo;
-      const insns = resolveReferences(linked, {
-        mapFd: (name) => maps.get(name)?.fd.raw,
-        dataFd: (section) => dataMaps.get(section)?.fd.raw,
-        extern: (symbol) => externs!.resolve(symbol),
-      });
-      const fd = loadProgram(
-        {
-          type: program.type,
-          insns,
-          license: program.license,
-          name: program.name,
-          flags: program.flags,
-          expectedAttachType: program.expectedAttachType,
-          kernVersion: program.kernelVersion,
-          fdArray: externs.fdArray,
-          ...(ext === undefined || ext.funcInfo.length === 0
-            ? {}
-            : { btfFd, funcInfo: ext.funcInfoRecords, lineInfo: ext.lineInfoRecords }),
-        },
-        {
-          logLevel: options.logLevel,
-          onLog: options.onVerifierLog === undefined ? undefined : (log) => options.onVerifierLog!(program.name, log),
-        },
-      );
-      programs.set(program.name, new Program(program, fd));
-    }
+    const context: ProgramContext = { spec, maps, dataMaps, externs, btfFd, options, kernelBtf: () => options.kernelBtf ?? loadKernelBtf() };
+    for (const program of selected) programs.set(program.name, loadOneProgram(program, context));
     fillInitialValues(spec, maps, programs);
   } catch (error) {
     for (const p of programs.values()) p.close();
@@ -102,18 +79,69 @@ export function load(spec: ObjectSpec, options: LoadOptions = {}): LoadedObject 
   return new LoadedObject(programs, maps, dataMaps, btfFd, spec.variables);
 }
 
+interface ProgramContext {
+  readonly spec: ObjectSpec;
+  readonly maps: ReadonlyMap<string, LoadedMap>;
+  readonly dataMaps: ReadonlyMap<string, LoadedMap>;
+  readonly externs: LoadedExterns;
+  readonly btfFd: Fd | undefined;
+  readonly options: LoadOptions;
+  /** The kernel's BTF, read (once per process) only when a program needs it. */
+  readonly kernelBtf: () => Btf;
+}
+
 /**
- * CO-RE relocations rewrite field offsets for the running kernel's types. Loading without
- * applying them would run the program with the offsets of the compiler's headers: refuse.
+ * One program into the kernel: link its subprograms, apply CO-RE relocations against the
+ * kernel's BTF, put map fds and extern values into its instructions, find its attach
+ * target for tracing types, then BPF_PROG_LOAD.
  */
-function rejectCoreRelocations(linked: LinkedProgram): void {
-  const relocation = linked.extInfo?.coreRelos[0];
-  if (relocation === undefined) return;
-  throw new RelocationError(
-    `has ${linked.extInfo!.coreRelos.length} CO-RE relocation(s) (the first: ${coreReloKindName(relocation.kind)}, access string ${relocation.accessString}); ` +
-      "tsbpf does not apply CO-RE relocations yet, and the program would read wrong offsets without them",
-    { program: linked.program.name, instruction: relocation.insn, symbol: `type [${relocation.typeId}]` },
-  );
+function loadOneProgram(program: ProgramSpec, context: ProgramContext): Program {
+  const { spec, maps, dataMaps, externs, btfFd, options } = context;
+  let linked = link(spec, program);
+  let core: CoreRelocation | undefined;
+  if ((linked.extInfo?.coreRelos.length ?? 0) > 0) {
+    core = relocateCore(linked, spec.btf!, context.kernelBtf());
+    linked = { ...linked, bytes: core.bytes };
+  }
+  // Reads the kernel's BTF only for the program types that attach to a BTF id.
+  const attach = resolveAttachTarget(context.kernelBtf, program);
+  if (attach?.module !== undefined) {
+    throw new SpecError(`attaches to ${attach.name} in kernel module ${attach.module}; tsbpf resolves attach targets in vmlinux only`, {
+      part: program.name,
+    });
+  }
+  const ext = btfFd === undefined ? undefined : linked.extInfo;
+  const insns = resolveReferences(linked, {
+    mapFd: (name) => maps.get(name)?.fd.raw,
+    dataFd: (section) => dataMaps.get(section)?.fd.raw,
+    extern: (symbol) => externs.resolve(symbol),
+  });
+  try {
+    const fd = loadProgram(
+      {
+        type: program.type,
+        insns,
+        license: program.license,
+        name: program.name,
+        flags: program.flags,
+        expectedAttachType: program.expectedAttachType,
+        kernVersion: program.kernelVersion,
+        fdArray: externs.fdArray,
+        attachBtfId: attach?.btfId,
+        ...(ext === undefined || ext.funcInfo.length === 0 ? {} : { btfFd, funcInfo: ext.funcInfoRecords, lineInfo: ext.lineInfoRecords }),
+      },
+      {
+        logLevel: options.logLevel,
+        onLog: options.onVerifierLog === undefined ? undefined : (log) => options.onVerifierLog!(program.name, log),
+      },
+    );
+    return new Program(program, fd);
+  } catch (error) {
+    // A CO-RE relocation the kernel could not satisfy poisons its instruction; when the
+    // verifier reaches one, say which relocation it was.
+    if (error instanceof VerifierError && core !== undefined) throw coreVerifierError(error, linked, core.results) ?? error;
+    throw error;
+  }
 }
 
 /** Prog arrays and maps of maps initialized in C (`.values = { [1] = &prog }`) get their fds. */

@@ -75,7 +75,6 @@ const fails = (error: ErrorClass, part: string, says: RegExp): Ours => ({ fails:
 
 const LEGACY_MAPS = /legacy map definitions in 'maps' section are not supported by libbpf v1\.0\+/;
 const STATIC_PROGRAM = /sec 'static': program 'static_fn' is static and not supported/;
-const CORE_NOT_YET = /CO-RE relocation\(s\).*tsbpf does not apply CO-RE relocations yet/;
 
 /** A big-endian object on this little-endian machine: refused before anything is created. */
 const bigEndian = (): Row => ({
@@ -101,11 +100,10 @@ const EXPECTATIONS: Readonly<Record<string, Row>> = {
   "xdp-tools/xdpdump_bpf.o": {
     // fentry/fexit programs with CO-RE reads of the XDP context. Their SEC("fentry/func")
     // names a placeholder that xdpdump replaces with the XDP program to trace just before
-    // loading; libbpf, asked to load the file as is, finds no kernel function "func". Once
-    // CO-RE is applied, expect an error naming trace_on_entry and its attach target "func".
-    ours: fails(RelocationError, "trace_on_entry", CORE_NOT_YET),
+    // loading; libbpf, asked to load the file as is, finds no kernel function "func", and
+    // neither do we.
+    ours: fails(SpecError, "trace_on_entry", /fentry\/func: the kernel's BTF \(vmlinux\) has no function of that name/),
     libbpf: /prog 'trace_on_entry': failed to find kernel BTF type ID of 'func'/,
-    pending: "CO-RE",
   },
   "xdp-tools/xdpdump_xdp.o": { ours: loads("xdpdump"), libbpf: "loads" },
   "xdp-tools/xdpfilt_alw_all.o": xdpfilt("xdpfilt_alw_all"),
@@ -131,18 +129,16 @@ const EXPECTATIONS: Readonly<Record<string, Row>> = {
   "cilium/btf/testdata/relocs-el.elf": {
     // CO-RE test programs (relocs.c) meant to run against their own BTF as the target
     // (cilium's tests); against vmlinux some relocations cannot resolve (struct s is not a
-    // kernel type) and libbpf poisons them, which the verifier then refuses. Once CO-RE is
-    // applied, expect a CO-RE or verifier error naming the first such program.
-    ours: fails(RelocationError, "type_ids", CORE_NOT_YET),
+    // kernel type): both loaders poison them, and the verifier refuses the first program
+    // that reaches one; we name the relocation and its source line.
+    ours: fails(RelocationError, "fields", /poisoned by CO-RE relocation #0 \(FIELD_BYTE_OFFSET of s\._1/),
     libbpf: /failed to resolve CO-RE relocation/,
     libbpfType: "socket", // SEC("socket_filter/...") is not a libbpf 1.x section name
-    pending: "CO-RE",
   },
   "cilium/btf/testdata/relocs_read-el.elf": {
     // Same story (relocs_read.c reads struct s, which only relocs_read_tgt.elf defines).
-    ours: fails(RelocationError, "reads", CORE_NOT_YET),
+    ours: fails(RelocationError, "reads", /poisoned by CO-RE relocation #0 \(FIELD_BYTE_OFFSET of s\.a/),
     libbpf: /failed to resolve CO-RE relocation <byte_off> \[4\] struct s\.a/,
-    pending: "CO-RE",
   },
   "cilium/btf/testdata/relocs_read_tgt-el.elf": { ours: loads(), libbpf: "loads" }, // BTF only
   "cilium/testdata/btf_map_init-el.elf": {
@@ -162,7 +158,6 @@ const EXPECTATIONS: Readonly<Record<string, Row>> = {
     // `int fwd();` declared, called, never defined.
     ours: fails(SpecError, "fwd", /is an undefined symbol that is neither a __kconfig nor a __ksym extern/),
     libbpf: /failed to find BTF for extern 'fwd'/,
-    pending: "externs",
   },
   "cilium/testdata/invalid_btf_map_init-el.elf": {
     // `.key = (void *)1` in a BTF map definition puts a non-zero byte in .maps.

@@ -89,7 +89,6 @@ type Expectation =
 
 const COMPARE: Expectation = { compare: true };
 const LEGACY_MAPS = /legacy map definitions in 'maps' section are not supported by libbpf v1\.0\+/;
-const CORE_NOT_YET = /tsbpf does not apply CO-RE relocations yet/;
 
 /** Rows for objects that are not simply compared; every other object is. */
 const EXPECTATIONS: Readonly<Record<string, Expectation>> = {
@@ -98,9 +97,6 @@ const EXPECTATIONS: Readonly<Record<string, Expectation>> = {
   "fixture/rejected.o": {
     bothRefuse: { libbpf: /R0 invalid mem access 'map_value_or_null'/, ours: /R0 invalid mem access 'map_value_or_null'/ },
   },
-  "fixture/core_read.o": { pending: "CO-RE", ours: CORE_NOT_YET },
-  "fixture/core_tracing.o": { pending: "CO-RE", ours: CORE_NOT_YET },
-  "fixture/core_values.o": { pending: "CO-RE", ours: CORE_NOT_YET },
   "cilium/testdata/btf_map_init-el.elf": { compare: true, libbpfType: "socket" }, // "socket/tail" is not a libbpf 1.x section name
 };
 

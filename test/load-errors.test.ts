@@ -22,8 +22,10 @@ import {
   SyscallError,
   VerifierError,
   withNetns,
+  parseBtf,
   type LoadedObject,
 } from "../index.js";
+import { BtfBuilder } from "../btf/index.js";
 import { fdLeaks, type FdCheck } from "./helpers/fds.js";
 import { NetnsPair, skipWithoutRoot } from "./helpers/netns.js";
 import { readProg } from "./helpers/progs.js";
@@ -54,11 +56,18 @@ describe.skipIf(skipWithoutRoot)("load and attach errors: clear messages, no lea
   });
 
   describe("CO-RE", () => {
-    it("refuses a program with CO-RE relocations instead of loading it with the compiler's offsets", () => {
-      const error = failedCleanly(fdLeaks(() => loadObject(readProg("core_read"))), RelocationError);
+    it("a relocation the target kernel cannot satisfy poisons its instruction; reached, the error names the relocation", () => {
+      // A "kernel" whose task_struct has pid but no tgid: core_task's BPF_CORE_READ(task, tgid)
+      // cannot be relocated, and that read is on the program's only path.
+      const kernel = new BtfBuilder({ littleEndian: true });
+      const int = kernel.addInt("int", 4, { signed: true });
+      kernel.addStruct("task_struct", 8, [{ name: "pid", type: int, bitOffset: 0 }, { name: "comm", type: int, bitOffset: 32 }]);
+      const error = failedCleanly(fdLeaks(() => loadObject(readProg("core_read"), { kernelBtf: parseBtf(kernel.build()) })), RelocationError);
       expect(error.program).toBe("core_task");
-      expect(error.message).toContain("3 CO-RE relocation(s)");
-      expect(error.message).toContain("FIELD_BYTE_OFFSET, access string 0:1");
+      expect(error.message).toContain("poisoned by CO-RE relocation #0 (FIELD_BYTE_OFFSET of task_struct.tgid");
+      expect(error.message).toContain("core_read.bpf.c:39");
+      expect(error.message).toContain("no candidate matches: the field does not exist in the target");
+      expect(error.message).toContain("guard the access with bpf_core_field_exists()");
     });
   });
 

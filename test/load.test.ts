@@ -94,8 +94,7 @@ describe.skipIf(skipWithoutRoot)("load(): fixtures into the kernel", () => {
   });
 
   describe("every fixture the verifier accepts loads, as the manifest describes it", () => {
-    // core_read needs CO-RE relocations applied, which tsbpf refuses to skip (see load-errors).
-    for (const [name, fixture] of Object.entries(FIXTURES).filter(([n, f]) => f.verifierAccepts && n !== "core_read")) {
+    for (const [name, fixture] of Object.entries(FIXTURES).filter(([, f]) => f.verifierAccepts)) {
       it(name, () => {
         const obj = loadFixture(name);
         expect([...obj.programs.keys()].sort()).toEqual(fixture.programs.map((p) => p.name).sort());

@@ -166,6 +166,27 @@ export const FIXTURES: Readonly<Record<string, Fixture>> = {
     programs: [{ name: "core_task", section: "kprobe/do_sys_openat2", programType: "kprobe" }],
     maps: [btfMap("core_results", "array", u32, u64, 3)],
   },
+  core_values: {
+    ...plain,
+    // Socket filters returning what their CO-RE relocations computed (see the source).
+    programs: [
+      "offset_pid", "offset_comm_5", "size_comm", "exists_mask", "signed_mask", "bitfield_iowait", "bitfield_pkt_type",
+      "old_state_guarded", "type_size", "type_exists_mask", "type_id_kernel", "type_id_missing", "type_id_local",
+      "enum_values", "enum_guarded", "enum64_low", "enum64_high",
+    ].map((name): FixtureProgram => ({ name, section: "socket", programType: "socket_filter" })),
+    maps: [],
+  },
+  core_tracing: {
+    ...plain,
+    programs: [
+      { name: "kprobe_reads", section: "kprobe/do_nanosleep", programType: "kprobe" },
+      { name: "tracepoint_reads", section: "tracepoint/sched/sched_switch", programType: "tracepoint" },
+      { name: "raw_tp_reads", section: "raw_tp/sched_switch", programType: "raw_tracepoint" },
+      { name: "tp_btf_reads", section: "tp_btf/sched_switch", programType: "tracing" },
+      { name: "iter_task_pids", section: "iter/task", programType: "tracing" },
+    ],
+    maps: [],
+  },
   sections: {
     ...plain,
     programs: [
