@@ -18,7 +18,7 @@
 
 import { SpecError, SyscallError } from "../common/errors.js";
 import { BpfCommand, MapType, UpdateFlags, mapTypeName } from "../syscall/constants.js";
-import { ARRAY_MAP_TYPES, createMap, freezeMap, MapElemCalls, type MapCreateAttrs } from "../syscall/bpf-map.js";
+import { ARRAY_MAP_TYPES, createMap, freezeMap, MapElemCalls, NextKeyCursor, type MapCreateAttrs } from "../syscall/bpf-map.js";
 import { bpfError } from "../syscall/bpf.js";
 import { getPinnedObject, objectFdById, objectKindOf, pinObject } from "../syscall/bpf-obj.js";
 import { possibleCpus } from "../syscall/cpus.js";
@@ -243,16 +243,19 @@ export class BpfMap<K = Scalar, V = MapValue> {
    * while walking, collect the keys first or use deleteBatch().
    */
   *keys(): IterableIterator<K> {
-    const cursor = new Uint8Array(this.keySize);
-    const cursorView = new DataView(cursor.buffer);
-    for (let first = true; ; first = false) {
-      const calls = this.#ready();
-      if (!first) calls.key.set(cursor);
-      const ret = calls.nextKeyAfter(first);
-      if (ret === -Errno.ENOENT) return;
-      if (ret < 0) throw this.#error(BpfCommand.MAP_GET_NEXT_KEY, ret);
-      cursor.set(calls.nextKey);
-      yield this.keyCodec.decode(cursor, cursorView, 0);
+    // Each walk has its own native cursor: lookups and other walks in the loop cannot move it.
+    this.#ready();
+    const cursor = new NextKeyCursor(this.fd.raw, this.keySize);
+    try {
+      for (;;) {
+        this.#ready();
+        const ret = cursor.step();
+        if (ret === -Errno.ENOENT) return;
+        if (ret < 0) throw this.#error(BpfCommand.MAP_GET_NEXT_KEY, ret);
+        yield this.keyCodec.decode(cursor.key, cursor.keyView, 0);
+      }
+    } finally {
+      cursor.free();
     }
   }
 

@@ -228,3 +228,52 @@ export class MapElemCalls {
 function align8(n: number): number {
   return Math.max(8, (n + 7) & ~7);
 }
+
+/**
+ * A BPF_MAP_GET_NEXT_KEY walk with its own attr and key buffers in native memory, so that
+ * each walk is independent of the map's other calls (and of other walks), and stepping
+ * costs one syscall and one in-place copy (next_key becomes the next call's key).
+ *
+ *     [attr: map_fd, key -> key (NULL for the first call), next_key -> next] [key] [next]
+ */
+export class NextKeyCursor {
+  readonly key: Uint8Array;
+  readonly keyView: DataView;
+  readonly #block: NativeBuffer;
+  readonly #keyAt: number;
+  readonly #nextAt: number;
+  readonly #keySize: number;
+  #started = false;
+
+  constructor(mapFd: number, keySize: number) {
+    const attrSize = offsetofend(MapElemAttr.next_key);
+    this.#keySize = keySize;
+    this.#keyAt = align8(attrSize);
+    this.#nextAt = this.#keyAt + align8(keySize);
+    this.#block = new NativeBuffer(this.#nextAt + align8(keySize));
+    const { view, bytes, address } = this.#block;
+    view.setUint32(MapElemAttr.map_fd.offset, mapFd, true);
+    writeU64(view, MapElemAttr.key.offset, 0); // NULL: start from the first key
+    writeU64(view, MapElemAttr.next_key.offset, address + this.#nextAt);
+    this.key = bytes.subarray(this.#keyAt, this.#keyAt + keySize);
+    this.keyView = new DataView(bytes.buffer, bytes.byteOffset + this.#keyAt, keySize);
+  }
+
+  /** The next key into `key`; 0, or -ENOENT after the last key, or another -errno. */
+  step(): number {
+    const ret = sysBpf(BpfCommand.MAP_GET_NEXT_KEY, this.#block.address, offsetofend(MapElemAttr.next_key));
+    if (ret < 0) return ret;
+    const { bytes, view, address } = this.#block;
+    bytes.copyWithin(this.#keyAt, this.#nextAt, this.#nextAt + this.#keySize);
+    if (!this.#started) {
+      writeU64(view, MapElemAttr.key.offset, address + this.#keyAt);
+      this.#started = true;
+    }
+    return 0;
+  }
+
+  free(): void {
+    this.#block.free();
+  }
+}
+
