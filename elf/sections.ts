@@ -60,20 +60,20 @@ export function readSectionHeaders(
       });
     }
     nameOffsets[index] = file.u32(at);
-    sections[index] = {
+    sections[index] = new Section(
+      file.bytes,
       index,
-      name: "",
       type,
       // sh_flags is 64 bits; every flag a BPF object uses is in the low word.
-      flags: file.u32(at + (file.littleEndian ? 8 : 12)),
+      file.u32(at + (file.littleEndian ? 8 : 12)),
       offset,
       size,
-      link: file.u32(at + 40),
-      info: file.u32(at + 44),
-      addralign: file.u64AsNumber(at + 48, `section ${index} alignment`),
-      entsize: file.u64AsNumber(at + 56, `section ${index} entry size`),
-      data: hasBytes ? file.bytes.subarray(offset, offset + size) : EMPTY,
-    };
+      file.u32(at + 40),
+      file.u32(at + 44),
+      file.u64AsNumber(at + 48, `section ${index} alignment`),
+      file.u64AsNumber(at + 56, `section ${index} entry size`),
+      hasBytes,
+    );
   }
   if (namesIndex !== 0) {
     const namesSection = sections[namesIndex];
@@ -82,13 +82,45 @@ export function readSectionHeaders(
     }
     const names = new StringTable(namesSection, file.littleEndian);
     for (let index = 0; index < count; index++) {
-      (sections[index] as { name: string }).name = names.get(nameOffsets[index]);
+      (sections[index] as Section).name = names.get(nameOffsets[index]);
     }
   }
   return sections;
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * A section header, with its bytes viewed only when asked for: most sections of an object
+ * (DWARF, BTF before it is needed) are never read, and a view costs an allocation.
+ */
+class Section implements ElfSection {
+  name = "";
+  #data: Uint8Array | undefined;
+  readonly #file: Uint8Array;
+  readonly #hasBytes: boolean;
+
+  constructor(
+    file: Uint8Array,
+    readonly index: number,
+    readonly type: number,
+    readonly flags: number,
+    readonly offset: number,
+    readonly size: number,
+    readonly link: number,
+    readonly info: number,
+    readonly addralign: number,
+    readonly entsize: number,
+    hasBytes: boolean,
+  ) {
+    this.#file = file;
+    this.#hasBytes = hasBytes;
+  }
+
+  get data(): Uint8Array {
+    return (this.#data ??= this.#hasBytes ? this.#file.subarray(this.offset, this.offset + this.size) : EMPTY);
+  }
+}
 
 /** A string table (SHT_STRTAB): names are NUL-terminated strings at byte offsets into it. */
 export class StringTable {
