@@ -7,4 +7,8 @@ bash scripts/setup.sh
 export TSBPF_REQUIRE_KERNEL=1
 npx tsc --noEmit -p .
 npm run --silent build
-npx vitest run "$@"
+report=$(mktemp)
+trap 'rm -f "$report"' EXIT
+npx vitest run --reporter=default --reporter=json --outputFile="$report" "$@"
+# The plain closing line CI reads: "N passed, N failed".
+node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`)' "$report"
