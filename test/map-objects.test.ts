@@ -5,8 +5,9 @@
 // bpftool map show, and a hand-assembled XDP program that counts into a map through the
 // kernel's helper, whose counts user space must read back.
 
+import { cleanFailure, fdCount } from "./helpers/fds.js";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SyscallError } from "../common/errors.js";
@@ -16,24 +17,12 @@ import { FileFlags, MapType, ProgramType, XdpAction } from "../syscall/constants
 import { loadProgram } from "../syscall/prog-load.js";
 import { skipWithoutRoot } from "./helpers/netns.js";
 
-const fdCount = () => readdirSync("/proc/self/fd").length;
 const bpftool = (...args: string[]) => JSON.parse(execFileSync("bpftool", [...args, "--json"], { encoding: "utf8", maxBuffer: 1 << 28 }));
 const hex = (bytes: Iterable<number>) => Array.from(bytes, (b) => `0x${b.toString(16).padStart(2, "0")}`);
 const le32 = (n: number) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24];
 
-/** Runs `fn`, expects a throw of `type`, checks no descriptor stayed open, returns the error. */
-function failure<E>(type: new (...args: never[]) => E, fn: () => unknown): E {
-  const before = fdCount();
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(type);
-  expect(fdCount()).toBe(before);
-  return error as E;
-}
+/** Expects `fn` to throw a `type` and leak no descriptor. */
+const failure = <E>(type: new (...args: never[]) => E, fn: () => unknown): E => cleanFailure(fn, type);
 
 const hash = (name: string, keySize = 4, valueSize = 8, maxEntries = 1024) =>
   BpfMap.create({ type: MapType.HASH, keySize, valueSize, maxEntries, name });

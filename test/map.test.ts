@@ -2,7 +2,7 @@
 // bytes), per-CPU values, and maps without keys (queue, stack, bloom filter).
 // (Batches, pins, bpftool comparisons: map-objects.test.ts.)
 
-import { readdirSync } from "node:fs";
+import { cleanFailure, fdCount } from "./helpers/fds.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SpecError, SyscallError } from "../common/errors.js";
 import { bytesCodec, perCpuCodec, u64Codec, uintCodec } from "../maps/codec.js";
@@ -11,22 +11,10 @@ import { MapType, UpdateFlags } from "../syscall/constants.js";
 import { possibleCpus } from "../syscall/cpus.js";
 import { skipWithoutRoot } from "./helpers/netns.js";
 
-const fdCount = () => readdirSync("/proc/self/fd").length;
 const le32 = (n: number) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24];
 
-/** Runs `fn`, expects a throw of `type`, checks no descriptor stayed open, returns the error. */
-function failure<E>(type: new (...args: never[]) => E, fn: () => unknown): E {
-  const before = fdCount();
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(type);
-  expect(fdCount()).toBe(before);
-  return error as E;
-}
+/** Expects `fn` to throw a `type` and leak no descriptor. */
+const failure = <E>(type: new (...args: never[]) => E, fn: () => unknown): E => cleanFailure(fn, type);
 
 const hash = (name: string, keySize = 4, valueSize = 8, maxEntries = 1024) =>
   BpfMap.create({ type: MapType.HASH, keySize, valueSize, maxEntries, name });

@@ -6,8 +6,9 @@
 // (the action and packet a program returns). Programs are assembled by hand, 8 bytes per
 // instruction.
 
+import { cleanFailure, fdCount } from "./helpers/fds.js";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -58,22 +59,9 @@ const WRITE_FIRST_BYTE = program(
 );
 
 const xdp = (insns: Uint8Array, name: string) => ({ type: ProgramType.XDP, insns, license: "GPL", name });
-const fdCount = () => readdirSync("/proc/self/fd").length;
 const bpftool = (...args: string[]) => JSON.parse(execFileSync("bpftool", [...args, "--json"], { encoding: "utf8" }));
 
-/** Runs `fn`, expects it to throw, checks no descriptor was left open, returns the error. */
-function failure(fn: () => unknown): unknown {
-  const before = fdCount();
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  expect(error, "expected a throw").toBeDefined();
-  expect(fdCount()).toBe(before);
-  return error;
-}
+const failure = (fn: () => unknown): unknown => cleanFailure(fn);
 
 function packet(): Uint8Array {
   return Uint8Array.from({ length: 64 }, (_, i) => i);

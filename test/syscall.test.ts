@@ -5,9 +5,10 @@
 // Oracles: bpftool (its own libbpf reading of the same kernel objects), /proc/self/fdinfo,
 // /proc/self/fd (no descriptor may survive a failure), and an unprivileged child process.
 
+import { cleanFailure, fdCount } from "./helpers/fds.js";
 import { SpecError } from "../common/errors.js";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,22 +28,9 @@ import { skipWithoutRoot } from "./helpers/netns.js";
 /** r0 = XDP_PASS; exit */
 const PASS = new Uint8Array([0xb7, 0, 0, 0, 2, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
 const passProgram = (name: string) => ({ type: ProgramType.XDP, insns: PASS, license: "GPL", name });
-const fdCount = () => readdirSync("/proc/self/fd").length;
 const bpftool = (...args: string[]) => JSON.parse(execFileSync("bpftool", [...args, "--json"], { encoding: "utf8" }));
 
-/** Runs `fn`, expects it to throw, checks no descriptor was left open, returns the error. */
-function failure(fn: () => unknown): unknown {
-  const before = fdCount();
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  expect(error, "expected a throw").toBeDefined();
-  expect(fdCount()).toBe(before);
-  return error;
-}
+const failure = (fn: () => unknown): unknown => cleanFailure(fn);
 
 describe("CPU lists", () => {
   it("parses the kernel's range syntax", () => {

@@ -15,6 +15,7 @@
 // call is needed, and none could hide a leak.
 
 import { readdirSync, readlinkSync } from "node:fs";
+import { expect } from "vitest";
 
 /** One open descriptor: its number and what /proc says it refers to. */
 export interface OpenFd {
@@ -75,4 +76,17 @@ export function fdLeaks<T>(fn: () => T): FdCheck<T> {
 
 function describe(fd: OpenFd): string {
   return `${fd.fd} -> ${fd.target}`;
+}
+
+/**
+ * Runs `fn`, expects it to throw (an instance of `type`, when given) without leaving any
+ * descriptor open or closing one it did not own, and returns the error.
+ */
+export function cleanFailure<E = unknown>(fn: () => unknown, type?: abstract new (...args: never[]) => E): E {
+  const check = fdLeaks(fn);
+  expect(check.error, "expected a throw").toBeDefined();
+  if (type !== undefined) expect(check.error).toBeInstanceOf(type);
+  expect(check.opened).toEqual([]);
+  expect(check.closed).toEqual([]);
+  return check.error as E;
 }
