@@ -124,6 +124,15 @@ export class Btf {
     return type;
   }
 
+  /**
+   * Forgets the decoded form of a type whose record was rewritten in `bytes` (btf/fixup.ts),
+   * so that the next type(id) decodes it again. Only fields that do not move records or
+   * change kinds may be rewritten: the index is not rebuilt.
+   */
+  reread(id: number): void {
+    this.decoded.delete(id);
+  }
+
   /** Byte offset of one of this BTF's own type records within `bytes` (for in-place fixups). */
   recordOffset(id: number): number {
     if (id < this.firstTypeId) throw new BtfError("the type lives in the base BTF", { typeId: id });

@@ -1,11 +1,10 @@
 // parseElf: an ELF64 relocatable object as sections, symbols and relocations.
 // Pure: it reads nothing but the bytes it is given, and every offset is checked against them.
 
-import { ByteReader } from "../common/reader.js";
 import { ElfError } from "../common/errors.js";
 import { ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB, SHN_XINDEX, SectionType } from "./constants.js";
-import { ELF_HEADER_SIZE, ELF_IDENT_SIZE, ElfHeader, SECTION_HEADER_SIZE, readRecord } from "./layouts.js";
-import { readSectionHeaders, type ElfSection } from "./sections.js";
+import { ELF_HEADER_SIZE, ELF_IDENT_SIZE, SECTION_HEADER_SIZE } from "./layouts.js";
+import { readSectionHeaders, u64AsNumber, StringTable, type ElfSection } from "./sections.js";
 import { findSymbolTable, readSymbols, type ElfSymbol } from "./symbols.js";
 import { readRelocations, type ElfRelocation } from "./relocations.js";
 
@@ -20,10 +19,12 @@ export interface ElfFile {
   readonly type: number;
   /** All sections, indexed by section index (index 0 is the null section). */
   readonly sections: readonly ElfSection[];
-  /** All symbols, indexed by symbol index (index 0 is the null symbol). */
+  /** All symbols, indexed by symbol index (index 0 is the null symbol); read on first use. */
   readonly symbols: readonly ElfSymbol[];
   /** The first section with this name. */
   section(name: string): ElfSection | undefined;
+  /** The symbols defined in one section (st_shndx), in symbol table order. */
+  symbolsIn(sectionIndex: number): readonly ElfSymbol[];
   /** Relocation sections keyed by the index of the section they patch (sh_info). */
   readonly relocationSections: ReadonlyMap<number, ElfSection>;
   /** The relocation entries that patch `section`, read on first use. */
@@ -31,30 +32,32 @@ export interface ElfFile {
 }
 
 export function parseElf(input: Uint8Array): ElfFile {
-  // A plain Uint8Array view even when given a Node Buffer: Buffer.slice() returns a view,
-  // not a copy, and specs must never alias (and so never write into) the caller's buffer.
-  const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+  // A plain Uint8Array view even when given a Node Buffer (whose slice() is a view, not a
+  // copy), so that every view handed out behaves like a Uint8Array.
+  const bytes = input.constructor === Uint8Array ? input : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   const littleEndian = readIdentification(bytes);
-  const file = new ByteReader(bytes, littleEndian);
-  file.check(0, ELF_HEADER_SIZE, "ELF header");
-  const header = readRecord(ElfHeader, bytes, ELF_IDENT_SIZE, littleEndian);
-
-  const sectionTable = file.u64AsNumber(40, "section header offset (e_shoff)");
-  if (sectionTable === 0) throw new ElfError("the file has no section header table", { offset: 40 });
-  let count = header.shnum;
-  let namesIndex = header.shstrndx;
+  if (bytes.byteLength < ELF_HEADER_SIZE) {
+    throw new ElfError(`ELF header of ${ELF_HEADER_SIZE} bytes at offset 0 runs past the end (${bytes.byteLength} bytes)`, { offset: 0 });
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Elf64_Ehdr (layouts.ts), read at fixed offsets: the few fields a loader needs.
+  const le = littleEndian;
+  const type = view.getUint16(ELF_IDENT_SIZE, le);
+  const machine = view.getUint16(ELF_IDENT_SIZE + 2, le);
+  const tableOffset = u64AsNumber(view, 40, le, "section header offset (e_shoff)");
+  if (tableOffset === 0) throw new ElfError("the file has no section header table", { offset: 40 });
+  let count = view.getUint16(60, le);
+  let namesIndex = view.getUint16(62, le);
   if (count === 0 || namesIndex === SHN_XINDEX) {
     // Extended numbering: the real values are in section 0's sh_size and sh_link.
-    file.check(sectionTable, SECTION_HEADER_SIZE, "section header 0");
-    if (count === 0) count = file.u64AsNumber(sectionTable + 32, "extended section count");
-    if (namesIndex === SHN_XINDEX) namesIndex = file.u32(sectionTable + 40);
+    if (!(tableOffset + SECTION_HEADER_SIZE <= bytes.byteLength)) {
+      throw new ElfError(`section header 0 at offset ${tableOffset} runs past the end (${bytes.byteLength} bytes)`, { offset: 40 });
+    }
+    if (count === 0) count = u64AsNumber(view, tableOffset + 32, le, "extended section count");
+    if (namesIndex === SHN_XINDEX) namesIndex = view.getUint32(tableOffset + 40, le);
   }
-  const sections = readSectionHeaders(file, sectionTable, count, header.shentsize, namesIndex);
-
-  const { symtab, shndx } = findSymbolTable(sections);
-  const symbols = symtab === undefined ? [] : readSymbols(symtab, sections, littleEndian, shndx);
-
-  return new ParsedElf(bytes, littleEndian, header.machine, header.type, sections, symbols);
+  const { sections, names } = readSectionHeaders(bytes, view, le, { offset: tableOffset, count, entrySize: view.getUint16(58, le), namesIndex });
+  return new ParsedElf(bytes, le, machine, type, sections, names);
 }
 
 /**
@@ -82,6 +85,8 @@ class ParsedElf implements ElfFile {
   readonly relocationSections: ReadonlyMap<number, ElfSection>;
   private readonly byName = new Map<string, ElfSection>();
   private readonly relocationCache = new Map<number, readonly ElfRelocation[]>();
+  private allSymbols: ElfSymbol[] | undefined;
+  private bySection: Map<number, ElfSymbol[]> | undefined;
 
   constructor(
     readonly bytes: Uint8Array,
@@ -89,7 +94,8 @@ class ParsedElf implements ElfFile {
     readonly machine: number,
     readonly type: number,
     readonly sections: readonly ElfSection[],
-    readonly symbols: readonly ElfSymbol[],
+    /** The section name table, reused when the symbol table shares it. */
+    private readonly sectionNames: StringTable | undefined,
   ) {
     const relocationSections = new Map<number, ElfSection>();
     for (const section of sections) {
@@ -107,13 +113,29 @@ class ParsedElf implements ElfFile {
     this.relocationSections = relocationSections;
   }
 
+  get symbols(): readonly ElfSymbol[] {
+    return (this.allSymbols ??= this.readSymbols());
+  }
+
   section(name: string): ElfSection | undefined {
     return this.byName.get(name);
   }
 
+  symbolsIn(sectionIndex: number): readonly ElfSymbol[] {
+    if (this.bySection === undefined) {
+      this.bySection = new Map();
+      for (const symbol of this.symbols) {
+        const list = this.bySection.get(symbol.sectionIndex);
+        if (list === undefined) this.bySection.set(symbol.sectionIndex, [symbol]);
+        else list.push(symbol);
+      }
+    }
+    return this.bySection.get(sectionIndex) ?? NO_SYMBOLS;
+  }
+
   relocationsFor(section: ElfSection): readonly ElfRelocation[] {
     const relSection = this.relocationSections.get(section.index);
-    if (relSection === undefined) return [];
+    if (relSection === undefined) return NO_RELOCATIONS;
     let relocations = this.relocationCache.get(section.index);
     if (relocations === undefined) {
       relocations = readRelocations(relSection, this.littleEndian);
@@ -121,4 +143,18 @@ class ParsedElf implements ElfFile {
     }
     return relocations;
   }
+
+  private readSymbols(): ElfSymbol[] {
+    const { symtab, shndx } = findSymbolTable(this.sections);
+    if (symtab === undefined) return [];
+    const strings = this.sections[symtab.link];
+    if (strings === undefined) {
+      throw new ElfError(`symbol table names string table ${symtab.link}, which does not exist`, { offset: symtab.offset, section: symtab.name || ".symtab" });
+    }
+    const names = this.sectionNames?.section === strings ? this.sectionNames : new StringTable(strings);
+    return readSymbols(symtab, names, this.littleEndian, shndx);
+  }
 }
+
+const NO_SYMBOLS: readonly ElfSymbol[] = [];
+const NO_RELOCATIONS: readonly ElfRelocation[] = [];

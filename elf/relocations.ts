@@ -2,11 +2,10 @@
 // BPF objects use SHT_REL (no addend: the addend sits in the instruction's immediate);
 // SHT_RELA is accepted too.
 
-import { ByteReader } from "../common/reader.js";
 import { ElfError } from "../common/errors.js";
 import { SectionType } from "./constants.js";
 import { RELA_SIZE, REL_SIZE } from "./layouts.js";
-import type { ElfSection } from "./sections.js";
+import { u64AsNumber, type ElfSection } from "./sections.js";
 
 export interface ElfRelocation {
   /** Byte offset in the patched section; for code, instruction slot = offset / 8. */
@@ -31,19 +30,20 @@ export function readRelocations(section: ElfSection, littleEndian: boolean): Elf
       section: section.name,
     });
   }
-  const table = new ByteReader(section.data, littleEndian, { region: section.name, base: section.offset });
+  // The section's extent was checked when its header was read: no check per field.
+  const data = section.data;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const count = section.size / entrySize;
   const relocations: ElfRelocation[] = new Array(count);
-  for (let i = 0; i < count; i++) {
-    const at = i * entrySize;
+  for (let i = 0, at = 0; i < count; i++, at += entrySize) {
     // r_info = symbol index << 32 | type: read the two 32-bit halves in file order.
-    const infoLow = table.u32(at + (littleEndian ? 8 : 12));
-    const infoHigh = table.u32(at + (littleEndian ? 12 : 8));
+    const infoLow = view.getUint32(at + (littleEndian ? 8 : 12), littleEndian);
+    const infoHigh = view.getUint32(at + (littleEndian ? 12 : 8), littleEndian);
     relocations[i] = {
-      offset: table.u64AsNumber(at, "relocation offset"),
+      offset: u64AsNumber(view, at, littleEndian, "relocation offset", section.offset),
       symbolIndex: infoHigh,
       type: infoLow,
-      addend: withAddend ? table.i64(at + 16) : 0n,
+      addend: withAddend ? view.getBigInt64(at + 16, littleEndian) : 0n,
     };
   }
   return relocations;

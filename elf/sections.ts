@@ -1,7 +1,7 @@
 // Section headers: where each section's bytes are and what kind of section it is.
 
-import { ByteReader } from "../common/reader.js";
 import { ElfError } from "../common/errors.js";
+import { decodeAscii } from "../common/reader.js";
 import { SECTION_HEADER_SIZE } from "./layouts.js";
 import { SectionFlags, SectionType } from "./constants.js";
 
@@ -29,63 +29,95 @@ export function isExecutable(section: ElfSection): boolean {
   return section.type === SectionType.PROGBITS && (section.flags & SectionFlags.EXECINSTR) !== 0;
 }
 
+/** Where the section header table is and how to read it (from the ELF header). */
+export interface SectionTable {
+  /** e_shoff */
+  offset: number;
+  /** e_shnum, or section 0's sh_size under extended numbering. */
+  count: number;
+  /** e_shentsize */
+  entrySize: number;
+  /** e_shstrndx (0: the sections have no names). */
+  namesIndex: number;
+}
+
 /**
- * Reads `count` section headers at `tableOffset` and names them from the string table at
- * index `namesIndex` (e_shstrndx; 0 means the sections have no names).
+ * Reads the section header table and names each section from the string table at
+ * `table.namesIndex`. The table's extent is checked once; then each Elf64_Shdr is read
+ * field by field at the offsets drawn in layouts.ts (this runs for every section of every
+ * object, so it reads at fixed offsets instead of through a schema). Returns the sections
+ * and the name table, which the symbol table usually shares (clang writes one .strtab).
  */
 export function readSectionHeaders(
-  file: ByteReader,
-  tableOffset: number,
-  count: number,
-  entrySize: number,
-  namesIndex: number,
-): ElfSection[] {
+  bytes: Uint8Array,
+  view: DataView,
+  littleEndian: boolean,
+  table: SectionTable,
+): { sections: ElfSection[]; names: StringTable | undefined } {
+  const { offset: tableOffset, count, entrySize, namesIndex } = table;
   if (entrySize < SECTION_HEADER_SIZE) {
-    throw file.fail(`section header size ${entrySize} is smaller than ${SECTION_HEADER_SIZE}`, 58);
+    throw new ElfError(`section header size ${entrySize} is smaller than ${SECTION_HEADER_SIZE}`, { offset: 58 });
   }
-  file.check(tableOffset, count * entrySize, "section header table");
-  const sections: ElfSection[] = new Array(count);
+  const fileLength = bytes.byteLength;
+  if (!(tableOffset + count * entrySize <= fileLength)) {
+    throw new ElfError(`section header table of ${count} x ${entrySize} bytes at offset ${tableOffset} runs past the end (${fileLength} bytes)`, {
+      offset: 40,
+    });
+  }
+  const le = littleEndian;
+  const sections: Section[] = new Array(count);
   const nameOffsets: number[] = new Array(count);
   for (let index = 0; index < count; index++) {
-    // Elf64_Shdr, field by field (layout in layouts.ts): this loop runs for every section
-    // of every object, so it reads at fixed offsets instead of through a schema.
     const at = tableOffset + index * entrySize;
-    const type = file.u32(at + 4);
-    const offset = file.u64AsNumber(at + 24, `section ${index} offset`);
-    const size = file.u64AsNumber(at + 32, `section ${index} size`);
+    const type = view.getUint32(at + 4, le);
+    const offset = u64AsNumber(view, at + 24, le, `section ${index} offset`);
+    const size = u64AsNumber(view, at + 32, le, `section ${index} size`);
     const hasBytes = type !== SectionType.NOBITS && type !== SectionType.NULL;
-    if (hasBytes && !(offset + size <= file.length)) {
-      throw new ElfError(`section ${index} (offset ${offset}, size ${size}) extends past the end of the file (${file.length} bytes)`, {
+    if (hasBytes && !(offset + size <= fileLength)) {
+      throw new ElfError(`section ${index} (offset ${offset}, size ${size}) extends past the end of the file (${fileLength} bytes)`, {
         offset: at,
       });
     }
-    nameOffsets[index] = file.u32(at);
+    nameOffsets[index] = view.getUint32(at, le);
     sections[index] = new Section(
-      file.bytes,
+      bytes,
       index,
       type,
       // sh_flags is 64 bits; every flag a BPF object uses is in the low word.
-      file.u32(at + (file.littleEndian ? 8 : 12)),
+      view.getUint32(at + (le ? 8 : 12), le),
       offset,
       size,
-      file.u32(at + 40),
-      file.u32(at + 44),
-      file.u64AsNumber(at + 48, `section ${index} alignment`),
-      file.u64AsNumber(at + 56, `section ${index} entry size`),
+      view.getUint32(at + 40, le),
+      view.getUint32(at + 44, le),
+      u64AsNumber(view, at + 48, le, `section ${index} alignment`),
+      u64AsNumber(view, at + 56, le, `section ${index} entry size`),
       hasBytes,
     );
   }
-  if (namesIndex !== 0) {
-    const namesSection = sections[namesIndex];
-    if (namesSection === undefined) {
-      throw new ElfError(`section name table index ${namesIndex} is past the ${count} sections`, { offset: 62 });
-    }
-    const names = new StringTable(namesSection, file.littleEndian);
-    for (let index = 0; index < count; index++) {
-      (sections[index] as Section).name = names.get(nameOffsets[index]);
-    }
+  if (namesIndex === 0) return { sections, names: undefined };
+  const namesSection = sections[namesIndex];
+  if (namesSection === undefined) {
+    throw new ElfError(`section name table index ${namesIndex} is past the ${count} sections`, { offset: 62 });
   }
-  return sections;
+  const names = new StringTable(namesSection);
+  for (let index = 0; index < count; index++) sections[index].name = names.get(nameOffsets[index]);
+  return { sections, names };
+}
+
+/**
+ * A 64-bit offset or size as a number. Values past 2^53 cannot address anything in a
+ * buffer, so they are reported as out of bounds instead of losing precision. Two 32-bit
+ * reads, no BigInt: this runs for every offset and size in a file. The caller has checked
+ * that the 8 bytes are inside the view; `base` is the view's offset in the file, for errors.
+ */
+export function u64AsNumber(view: DataView, at: number, littleEndian: boolean, what: string, base = 0): number {
+  const low = view.getUint32(at + (littleEndian ? 0 : 4), littleEndian);
+  const high = view.getUint32(at + (littleEndian ? 4 : 0), littleEndian);
+  // The usual case returns `low` itself: V8 keeps it a small integer, while the product
+  // below is a double that costs a heap allocation in every object it is stored in.
+  if (high === 0) return low;
+  if (high > 0x1fffff) throw new ElfError(`${what} ${view.getBigUint64(at, littleEndian)} is too large`, { offset: base + at });
+  return high * 0x100000000 + low;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -96,12 +128,10 @@ const EMPTY = new Uint8Array(0);
  */
 class Section implements ElfSection {
   name = "";
-  #data: Uint8Array | undefined;
-  readonly #file: Uint8Array;
-  readonly #hasBytes: boolean;
+  private view: Uint8Array | undefined;
 
   constructor(
-    file: Uint8Array,
+    private readonly file: Uint8Array,
     readonly index: number,
     readonly type: number,
     readonly flags: number,
@@ -111,47 +141,49 @@ class Section implements ElfSection {
     readonly info: number,
     readonly addralign: number,
     readonly entsize: number,
-    hasBytes: boolean,
-  ) {
-    this.#file = file;
-    this.#hasBytes = hasBytes;
-  }
+    private readonly hasBytes: boolean,
+  ) {}
 
   get data(): Uint8Array {
-    return (this.#data ??= this.#hasBytes ? this.#file.subarray(this.offset, this.offset + this.size) : EMPTY);
+    return (this.view ??= this.hasBytes ? this.file.subarray(this.offset, this.offset + this.size) : EMPTY);
   }
 }
 
 /** A string table (SHT_STRTAB): names are NUL-terminated strings at byte offsets into it. */
 export class StringTable {
-  private readonly reader: ByteReader;
+  private readonly bytes: Uint8Array;
   /** The whole table as one string when it is pure ASCII (byte offsets are then string indexes). */
   private readonly ascii: string | undefined;
 
-  constructor(section: ElfSection, littleEndian: boolean) {
+  constructor(readonly section: ElfSection) {
     if (section.type !== SectionType.STRTAB) {
       throw new ElfError(`section ${section.index} is used as a string table but has type ${section.type}`, {
         offset: section.offset,
         section: section.name || undefined,
       });
     }
-    this.reader = new ByteReader(section.data, littleEndian, { region: section.name || `#${section.index}`, base: section.offset });
+    this.bytes = section.data;
     // Decoding the table once is cheaper than decoding each of hundreds of names.
-    this.ascii = isAscii(section.data) ? asciiDecoder.decode(section.data) : undefined;
+    this.ascii = isAscii(this.bytes) ? utf8.decode(this.bytes) : undefined;
   }
 
   get(offset: number): string {
-    if (!(offset >= 0 && offset < this.reader.length)) throw this.reader.fail(`name offset ${offset} is outside the string table`, offset);
-    if (this.ascii === undefined) return this.reader.cstring(offset);
-    const end = this.ascii.indexOf("\0", offset);
-    if (end < 0) throw this.reader.fail(`string at offset ${offset} is not NUL-terminated`, offset);
-    return this.ascii.slice(offset, end);
+    if (!(offset >= 0 && offset < this.bytes.byteLength)) throw this.fail(`name offset ${offset} is outside the string table`, offset);
+    const end = this.ascii === undefined ? this.bytes.indexOf(0, offset) : this.ascii.indexOf("\0", offset);
+    if (end < 0) throw this.fail(`string at offset ${offset} is not NUL-terminated`, offset);
+    if (end === offset) return "";
+    return this.ascii === undefined ? decodeAscii(this.bytes, offset, end) : this.ascii.slice(offset, end);
+  }
+
+  private fail(message: string, offset: number): ElfError {
+    return new ElfError(message, { offset: this.section.offset + offset, section: this.section.name || `#${this.section.index}` });
   }
 }
 
-const asciiDecoder = new TextDecoder("utf-8");
+const utf8 = new TextDecoder("utf-8");
 
 function isAscii(bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; i++) if (bytes[i] >= 0x80) return false;
-  return true;
+  let any = 0;
+  for (let i = 0; i < bytes.length; i++) any |= bytes[i];
+  return any < 0x80;
 }

@@ -1,10 +1,9 @@
 // The symbol table: names for functions (programs), maps, global variables and sections.
 
-import { ByteReader } from "../common/reader.js";
 import { ElfError } from "../common/errors.js";
 import { SHN_XINDEX, SectionType } from "./constants.js";
 import { SYMBOL_SIZE } from "./layouts.js";
-import { StringTable, type ElfSection } from "./sections.js";
+import { u64AsNumber, type ElfSection, type StringTable } from "./sections.js";
 
 export interface ElfSymbol {
   /** Index in the symbol table; relocations refer to symbols by it. */
@@ -24,12 +23,13 @@ export interface ElfSymbol {
 }
 
 /**
- * Reads the SHT_SYMTAB section. `extendedIndices` is the SHT_SYMTAB_SHNDX section, present
- * only when an object has 65280 sections or more and st_shndx says SHN_XINDEX.
+ * Reads the SHT_SYMTAB section. `names` is its string table (sh_link). `extendedIndices` is
+ * the SHT_SYMTAB_SHNDX section, present only when an object has 65280 sections or more and
+ * st_shndx says SHN_XINDEX.
  */
 export function readSymbols(
   symtab: ElfSection,
-  sections: readonly ElfSection[],
+  names: StringTable,
   littleEndian: boolean,
   extendedIndices: ElfSection | undefined,
 ): ElfSymbol[] {
@@ -37,33 +37,41 @@ export function readSymbols(
   if (symtab.size % SYMBOL_SIZE !== 0) {
     throw new ElfError(`symbol table size ${symtab.size} is not a multiple of ${SYMBOL_SIZE}`, { offset: symtab.offset, section: region });
   }
-  const strings = sections[symtab.link];
-  if (strings === undefined) {
-    throw new ElfError(`symbol table names string table ${symtab.link}, which does not exist`, { offset: symtab.offset, section: region });
-  }
-  const names = new StringTable(strings, littleEndian);
-  const table = new ByteReader(symtab.data, littleEndian, { region, base: symtab.offset });
-  const shndx = extendedIndices === undefined ? undefined : new ByteReader(extendedIndices.data, littleEndian, { region: extendedIndices.name });
-
+  // The section's extent was checked against the file when its header was read, so each
+  // Elf64_Sym (layouts.ts) is read without a check per field.
+  const data = symtab.data;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const shndx = extendedIndices === undefined ? undefined : extendedIndicesOf(extendedIndices, littleEndian);
+  const le = littleEndian;
   const count = symtab.size / SYMBOL_SIZE;
   const symbols: ElfSymbol[] = new Array(count);
-  for (let index = 0; index < count; index++) {
-    const at = index * SYMBOL_SIZE;
-    const info = table.u8(at + 4);
-    let sectionIndex = table.u16(at + 6);
-    if (sectionIndex === SHN_XINDEX && shndx !== undefined) sectionIndex = shndx.u32(index * 4);
+  for (let index = 0, at = 0; index < count; index++, at += SYMBOL_SIZE) {
+    const info = data[at + 4];
+    let sectionIndex = view.getUint16(at + 6, le);
+    if (sectionIndex === SHN_XINDEX && shndx !== undefined) {
+      if (index >= shndx.length) throw new ElfError(`symbol ${index} has no entry in ${extendedIndices!.name}`, { offset: extendedIndices!.offset });
+      sectionIndex = shndx[index];
+    }
     symbols[index] = {
       index,
-      name: names.get(table.u32(at)),
+      name: names.get(view.getUint32(at, le)),
       binding: info >> 4,
       type: info & 0xf,
-      visibility: table.u8(at + 5) & 0x3,
+      visibility: data[at + 5] & 0x3,
       sectionIndex,
-      value: table.u64AsNumber(at + 8, "symbol value"),
-      size: table.u64AsNumber(at + 16, "symbol size"),
+      value: u64AsNumber(view, at + 8, le, `symbol ${index} value`, symtab.offset),
+      size: u64AsNumber(view, at + 16, le, `symbol ${index} size`, symtab.offset),
     };
   }
   return symbols;
+}
+
+/** SHT_SYMTAB_SHNDX: one u32 section index per symbol. */
+function extendedIndicesOf(section: ElfSection, littleEndian: boolean): number[] {
+  const view = new DataView(section.data.buffer, section.data.byteOffset, section.data.byteLength);
+  const indices: number[] = new Array(section.data.byteLength >>> 2);
+  for (let i = 0; i < indices.length; i++) indices[i] = view.getUint32(i * 4, littleEndian);
+  return indices;
 }
 
 export function findSymbolTable(sections: readonly ElfSection[]): { symtab?: ElfSection; shndx?: ElfSection } {

@@ -4,6 +4,8 @@
 
 import { createHash } from "node:crypto";
 import { SpecError } from "../common/errors.js";
+import { copyBytes } from "../common/slab.js";
+import { decodeAscii } from "../common/reader.js";
 import { parseBtf, parseBtfExt, extInfoForFunction, type Btf, type BtfExt } from "../btf/index.js";
 import { fixupDatasecs } from "../btf/fixup.js";
 import { EM_BPF, SectionFlags, SectionType, isExecutable, parseElf, type ElfFile, type ElfSection } from "../elf/index.js";
@@ -61,33 +63,32 @@ export interface ParseOptions {
 
 export function parseObject(input: Uint8Array, options: ParseOptions = {}): ObjectSpec {
   // One private copy of the file: every part of the spec is a view into it, so the spec
-  // never sees later changes to the caller's buffer, at the cost of one copy, not hundreds.
-  const bytes = new Uint8Array(input); // a copy, even of a Buffer (whose slice() is a view)
+  // never sees later changes to the caller's buffer, at the cost of one copy, not hundreds
+  // (from a shared slab for small files: common/slab.ts).
+  const bytes = copyBytes(input);
   const elf = parseElf(bytes);
   if (elf.machine !== EM_BPF && !options.anyMachine) {
     throw new SpecError(`e_machine is ${elf.machine}, not EM_BPF (247): this is not a BPF object`, { part: "ELF header" });
   }
-  const license = readLicense(elf);
-  const kernelVersion = readVersion(elf);
-  const btfSection = elf.section(".BTF");
-  let btf: Btf | undefined;
-  const getBtf = () => (btf ??= btfSection === undefined ? undefined : objectBtf(elf, btfSection.data));
 
-  const mapSections = new Set<number>();
+  // One pass over the sections finds every one the spec is made of.
+  let btfSection: ElfSection | undefined;
+  let extSection: ElfSection | undefined;
+  let licenseSection: ElfSection | undefined;
+  let versionSection: ElfSection | undefined;
+  const mapSections: ElfSection[] = [];
   const dataSections = new Map<string, DataSectionSpec>();
   const dataSectionIndices = new Set<number>();
-  const maps = new Map<string, MapSpec>();
   for (const section of elf.sections) {
-    if (section.name === ".maps") {
-      mapSections.add(section.index);
-      const objectBtf = getBtf();
-      if (objectBtf === undefined) throw new SpecError("the object has BTF-defined maps but no .BTF section to describe them", { part: ".maps" });
-      for (const map of readBtfMaps(objectBtf)) addMap(maps, map);
-      readMapInitialValues(elf, section, objectBtf, maps);
-    } else if (section.name === "maps") {
-      mapSections.add(section.index);
-      for (const map of readLegacyMaps(elf, section)) addMap(maps, map);
-    } else if (isDataSection(section)) {
+    switch (section.name) {
+      case ".BTF": btfSection ??= section; continue;
+      case ".BTF.ext": extSection ??= section; continue;
+      case "license": licenseSection ??= section; continue;
+      case "version": versionSection ??= section; continue;
+      case ".maps":
+      case "maps": mapSections.push(section); continue;
+    }
+    if (isDataSection(section)) {
       if (section.size > MAX_DATA_SECTION) {
         throw new SpecError(`global data section of ${section.size} bytes cannot become a map value (at most ${MAX_DATA_SECTION})`, {
           part: section.name,
@@ -97,8 +98,27 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Obje
       dataSections.set(section.name, dataSectionSpec(section));
     }
   }
+  const license = readLicense(licenseSection);
+  const kernelVersion = readVersion(versionSection, elf.littleEndian);
 
-  const extSection = elf.section(".BTF.ext");
+  let btf: ObjectBtf | undefined;
+  const getObjectBtf = () => (btf ??= btfSection === undefined ? undefined : objectBtf(elf, btfSection));
+  const getBtf = () => getObjectBtf()?.btf;
+
+  const maps = new Map<string, MapSpec>();
+  const mapSectionIndices = new Set<number>();
+  for (const section of mapSections) {
+    mapSectionIndices.add(section.index);
+    if (section.name === "maps") {
+      for (const map of readLegacyMaps(elf, section)) addMap(maps, map);
+      continue;
+    }
+    const objectBtf = getObjectBtf();
+    if (objectBtf === undefined) throw new SpecError("the object has BTF-defined maps but no .BTF section to describe them", { part: ".maps" });
+    for (const map of readBtfMaps(objectBtf.btf, ".maps", objectBtf.datasecs.get(".maps"))) addMap(maps, map);
+    readMapInitialValues(elf, section, objectBtf.btf, maps);
+  }
+
   let ext: BtfExt | undefined;
   const extInfo = (sectionName: string, start: number, end: number) => () => {
     const objectBtf = getBtf();
@@ -110,7 +130,7 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Obje
   let variables: Map<string, VariableSpec> | undefined;
   let sha1: string | undefined;
   const functions = findFunctions(elf);
-  const ctx: ReferenceContext = { elf, functions, mapSections, dataSections: dataSectionIndices };
+  const ctx: ReferenceContext = { elf, functions, mapSections: mapSectionIndices, dataSections: dataSectionIndices };
   const programs = new Map<string, ProgramSpec>();
   const subprograms = new Map<string, ProgramSpec>();
   for (const extents of functions.values()) {
@@ -151,7 +171,7 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Obje
     get btf() {
       return getBtf();
     },
-    btfExt: elf.section(".BTF.ext")?.data,
+    btfExt: extSection?.data,
     get variables() {
       return (variables ??= readVariables(getBtf(), dataSections));
     },
@@ -177,24 +197,34 @@ function dataSectionSpec(section: ElfSection): DataSectionSpec {
 /** A data section becomes one array map value; value_size is a u32 and the kernel allocates it whole. */
 const MAX_DATA_SECTION = 1 << 30;
 
-/** The object's BTF with DATASEC sizes and variable offsets filled in from the ELF file (btf/fixup.ts). */
-function objectBtf(elf: ElfFile, bytes: Uint8Array): Btf {
-  const raw = parseBtf(bytes);
+interface ObjectBtf {
+  btf: Btf;
+  /** DATASEC type ids by name (".maps", ".data"...). */
+  datasecs: Map<string, number>;
+}
+
+/**
+ * The object's BTF with DATASEC sizes and variable offsets filled in from the ELF file
+ * (btf/fixup.ts), written in place: the section is a view into parseObject's private copy.
+ */
+function objectBtf(elf: ElfFile, section: ElfSection): ObjectBtf {
+  const btf = parseBtf(section.data);
   const symbolsBySection = new Map<number, Map<string, number>>();
-  const fixed = fixupDatasecs(raw, {
+  const datasecs = fixupDatasecs(btf, {
     sectionSize: (name) => elf.section(name)?.size,
     symbolOffset: (sectionName, variable) => {
       const section = elf.section(sectionName);
       if (section === undefined) return undefined;
       let symbols = symbolsBySection.get(section.index);
       if (symbols === undefined) {
-        symbols = new Map(elf.symbols.filter((s) => s.sectionIndex === section.index && s.name !== "").map((s) => [s.name, s.value]));
+        symbols = new Map();
+        for (const symbol of elf.symbolsIn(section.index)) if (symbol.name !== "" && !symbols.has(symbol.name)) symbols.set(symbol.name, symbol.value);
         symbolsBySection.set(section.index, symbols);
       }
       return symbols.get(variable);
     },
   });
-  return fixed instanceof Uint8Array ? parseBtf(fixed) : fixed;
+  return { btf, datasecs };
 }
 
 function addMap(maps: Map<string, MapSpec>, map: MapSpec): void {
@@ -209,18 +239,16 @@ function isDataSection(section: ElfSection): boolean {
   return /^\.(data|rodata|bss)(\.|$)/.test(section.name);
 }
 
-function readLicense(elf: ElfFile): string {
-  const section = elf.section("license");
+function readLicense(section: ElfSection | undefined): string {
   if (section === undefined) return "";
   const end = section.data.indexOf(0);
-  return new TextDecoder().decode(section.data.subarray(0, end < 0 ? section.data.length : end));
+  return decodeAscii(section.data, 0, end < 0 ? section.data.length : end);
 }
 
-function readVersion(elf: ElfFile): number {
-  const section = elf.section("version");
+function readVersion(section: ElfSection | undefined, littleEndian: boolean): number {
   if (section === undefined) return 0;
   if (section.data.byteLength !== 4) throw new SpecError(`the version section is ${section.size} bytes, expected a 4-byte LINUX_VERSION_CODE`, { part: "version" });
-  return new DataView(section.data.buffer, section.data.byteOffset, 4).getUint32(0, elf.littleEndian);
+  return new DataView(section.data.buffer, section.data.byteOffset, 4).getUint32(0, littleEndian);
 }
 
 /** An executable section with code but no function symbol would be silently dropped: refuse it. */

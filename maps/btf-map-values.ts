@@ -17,9 +17,12 @@ const POINTER_SIZE = 8;
 
 /** Reads `.rel.maps` into each map's initialValues; refuses other non-zero data in `.maps`. */
 export function readMapInitialValues(elf: ElfFile, section: ElfSection, btf: Btf, maps: ReadonlyMap<string, MapSpec>): void {
-  const definitions = elf.symbols.filter((s) => s.sectionIndex === section.index && s.type === SymbolType.OBJECT && maps.has(s.name));
+  const relocations = elf.relocationsFor(section);
+  const data = section.data;
+  if (relocations.length === 0 && isAllZero(data)) return; // the usual case: nothing initialized
+  const definitions = elf.symbolsIn(section.index).filter((s) => s.type === SymbolType.OBJECT && maps.has(s.name));
   const relocated = new Set<number>();
-  for (const relocation of elf.relocationsFor(section)) {
+  for (const relocation of relocations) {
     const container = definitions.find((s) => relocation.offset >= s.value && relocation.offset < s.value + s.size);
     const target = elf.symbols[relocation.symbolIndex];
     const part = container?.name ?? section.name;
@@ -35,7 +38,6 @@ export function readMapInitialValues(elf: ElfFile, section: ElfSection, btf: Btf
     for (let i = 0; i < POINTER_SIZE; i++) relocated.add(relocation.offset + i);
   }
   // libbpf and cilium/ebpf load no other initial data for BTF maps; a non-zero byte would be lost.
-  const data = section.data;
   for (let offset = 0; offset < data.length; offset++) {
     if (data[offset] !== 0 && !relocated.has(offset)) {
       const owner = definitions.find((s) => offset >= s.value && offset < s.value + s.size);
@@ -44,6 +46,12 @@ export function readMapInitialValues(elf: ElfFile, section: ElfSection, btf: Btf
       });
     }
   }
+}
+
+function isAllZero(bytes: Uint8Array): boolean {
+  let any = 0;
+  for (let i = 0; i < bytes.length; i++) any |= bytes[i];
+  return any === 0;
 }
 
 function initialValue(elf: ElfFile, target: ElfSymbol, index: number, part: string): MapInitialValue {

@@ -19,8 +19,12 @@ const LIBBPF_PINNING: Record<number, MapPinning> = { 0: "none", 1: "by-name" };
 /** Integer attributes written with __uint(name, value), by member name. */
 const INTEGER_ATTRIBUTES = ["type", "max_entries", "map_flags", "numa_node", "key_size", "value_size", "pinning", "map_extra"] as const;
 
-export function readBtfMaps(btf: Btf, sectionName = ".maps"): MapSpec[] {
-  const datasec = btf.typeByName(sectionName, "datasec");
+/**
+ * The map definitions of the DATASEC `sectionName`; `datasecId` is its type id when the
+ * caller knows it already (parseObject learns every DATASEC's id while fixing them up).
+ */
+export function readBtfMaps(btf: Btf, sectionName = ".maps", datasecId?: number): MapSpec[] {
+  const datasec = datasecId === undefined ? btf.typeByName(sectionName, "datasec") : btf.type(datasecId);
   if (datasec === undefined || datasec.kind !== "datasec") return [];
   return datasec.vars.map((secinfo) => {
     const variable = btf.type(secinfo.type);

@@ -1,0 +1,50 @@
+// Small buffers carved out of shared slabs.
+//
+// Every ArrayBuffer V8 allocates outside its heap costs about a microsecond (calloc, the
+// backing-store bookkeeping, and the external-memory accounting that makes the garbage
+// collector run sooner), whatever its size. Parsing a small object makes a handful of such
+// buffers (its private copy, the BTF type index), and a microsecond each is a large share of
+// the 4 to 20 us libbpf needs to open the same object. So small buffers are views into a
+// shared 256 KiB slab instead, the way Node's Buffer pool serves Buffer.allocUnsafe: each
+// piece is fresh (a slab is never reused), zero-filled (a new ArrayBuffer is), and aligned
+// to 8 bytes so that Uint32Array and BigUint64Array views of it work.
+//
+// The price: a slab stays alive while any view into it does, so a long-lived small spec can
+// keep up to 256 KiB reachable. Buffers larger than MAX_PIECE get an ArrayBuffer of their own.
+
+const SLAB_SIZE = 256 * 1024;
+const MAX_PIECE = 64 * 1024;
+
+let slab = new ArrayBuffer(0);
+let used = 0;
+
+/** A fresh, zero-filled Uint8Array of `length` bytes, 8-byte aligned. */
+export function allocateBytes(length: number): Uint8Array {
+  if (length > MAX_PIECE) return new Uint8Array(length);
+  const start = reserve(length);
+  return new Uint8Array(slab, start, length);
+}
+
+/** A fresh, zero-filled Uint32Array of `length` words. */
+export function allocateWords(length: number): Uint32Array {
+  if (length * 4 > MAX_PIECE) return new Uint32Array(length);
+  const start = reserve(length * 4);
+  return new Uint32Array(slab, start, length);
+}
+
+/** A private copy of `bytes`. */
+export function copyBytes(bytes: Uint8Array): Uint8Array {
+  const copy = allocateBytes(bytes.byteLength);
+  copy.set(bytes);
+  return copy;
+}
+
+function reserve(length: number): number {
+  if (used + length > slab.byteLength) {
+    slab = new ArrayBuffer(SLAB_SIZE);
+    used = 0;
+  }
+  const start = used;
+  used = (used + length + 7) & ~7;
+  return start;
+}
