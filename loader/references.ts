@@ -54,99 +54,92 @@ export interface ReferenceContext {
   readonly mapSections: ReadonlySet<number>;
   /** Sections holding global data (.data, .rodata*, .bss, .data.*). */
   readonly dataSections: ReadonlySet<number>;
+  /** Per executable section: its functions by start offset (built on first use). */
+  functionStarts?: Map<number, Map<number, FunctionExtent>>;
+  /** Per map section: named map symbols by offset (built on first use). */
+  mapSymbols?: Map<number, Map<number, ElfSymbol>>;
 }
 
-/** Lookup tables built once per object, so that each function's references cost O(own relocations). */
-interface Indexes {
-  /** Per section: its relocations sorted by offset. */
-  readonly relocations: Map<number, readonly ElfRelocation[]>;
-  /** Per section: function extents by start offset. */
-  readonly functionStarts: Map<number, Map<number, FunctionExtent>>;
-  /** Per map section: named map symbols by offset. */
-  readonly mapSymbols: Map<number, Map<number, ElfSymbol>>;
-}
-
-const indexCache = new WeakMap<ReferenceContext, Indexes>();
-
-function indexes(ctx: ReferenceContext): Indexes {
-  let built = indexCache.get(ctx);
-  if (built !== undefined) return built;
-  const functionStarts = new Map<number, Map<number, FunctionExtent>>();
-  for (const [section, extents] of ctx.functions) functionStarts.set(section, new Map(extents.map((f) => [f.start, f])));
-  const mapSymbols = new Map<number, Map<number, ElfSymbol>>();
-  for (const symbol of ctx.elf.symbols) {
-    if (!ctx.mapSections.has(symbol.sectionIndex) || symbol.name === "" || symbol.type === SymbolType.SECTION) continue;
-    let bySection = mapSymbols.get(symbol.sectionIndex);
-    if (bySection === undefined) mapSymbols.set(symbol.sectionIndex, (bySection = new Map()));
-    if (!bySection.has(symbol.value)) bySection.set(symbol.value, symbol);
-  }
-  built = { relocations: new Map(), functionStarts, mapSymbols };
-  indexCache.set(ctx, built);
-  return built;
-}
-
-/** The section's relocations with offsets in [start, end), by binary search over the sorted list. */
-function relocationsIn(ctx: ReferenceContext, section: ElfSection, start: number, end: number): readonly ElfRelocation[] {
-  const cache = indexes(ctx).relocations;
-  let sorted = cache.get(section.index);
-  if (sorted === undefined) {
-    sorted = [...ctx.elf.relocationsFor(section)].sort((a, b) => a.offset - b.offset);
-    cache.set(section.index, sorted);
-  }
-  let low = 0;
-  let high = sorted.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if (sorted[mid].offset < start) low = mid + 1;
-    else high = mid;
-  }
-  let last = low;
-  while (last < sorted.length && sorted[last].offset < end) last++;
-  return sorted.slice(low, last);
-}
-
-/** The references of one function: its relocations plus its same-section calls. */
-export function collectReferences(ctx: ReferenceContext, fn: FunctionExtent): Reference[] {
-  const { elf } = ctx;
-  const bytes = fn.section.data;
+/**
+ * The references of every function of one executable section, in the order of `functions`
+ * (its extents, sorted by start): each function's relocations plus its same-section calls,
+ * sorted by instruction. The section's relocations are walked once, in offset order, so the
+ * whole section costs one pass over its relocations and one over its instructions.
+ */
+export function collectReferences(ctx: ReferenceContext, section: ElfSection, functions: readonly FunctionExtent[]): Reference[][] {
+  const bytes = section.data;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const le = elf.littleEndian;
-  const references: Reference[] = [];
-  const relocated = new Set<number>();
-
-  for (const relocation of relocationsIn(ctx, fn.section, fn.start, fn.end)) {
-    const insn = (relocation.offset - fn.start) / INSN_SIZE;
-    const symbol = elf.symbols[relocation.symbolIndex];
-    if (!Number.isInteger(insn) || symbol === undefined) {
-      throw new RelocationError(
-        symbol === undefined ? `relocation names symbol ${relocation.symbolIndex}, which does not exist` : "relocation is not on an instruction boundary",
-        { program: fn.name, instruction: Math.floor(insn), symbol: symbol?.name ?? `#${relocation.symbolIndex}` },
-      );
+  const le = ctx.elf.littleEndian;
+  const relocations = sortedByOffset(ctx.elf.relocationsFor(section));
+  const result: Reference[][] = new Array(functions.length);
+  let next = 0; // the first relocation not yet given to a function
+  for (let f = 0; f < functions.length; f++) {
+    const fn = functions[f];
+    // Relocations between functions patch no function's code: nothing is loaded from there.
+    while (next < relocations.length && relocations[next].offset < fn.start) next++;
+    const first = next;
+    const references: Reference[] = [];
+    for (; next < relocations.length && relocations[next].offset < fn.end; next++) {
+      references.push(relocationReference(ctx, fn, relocations[next], view));
     }
-    relocated.add(insn);
-    references.push(classify(ctx, fn, relocation, insn, symbol, view));
+    // Same-section bpf-to-bpf calls: no relocation, the offset is already in imm. A call
+    // that has a relocation (to another section) was handled above.
+    let calls: Reference[] | undefined;
+    let relocated = first;
+    for (let at = fn.start; at + INSN_SIZE <= fn.end; at += INSN_SIZE) {
+      const opcode = bytes[at];
+      if (opcode === BPF_LD_IMM64) {
+        at += INSN_SIZE;
+        continue;
+      }
+      if (opcode !== BPF_CALL_OPCODE || srcRegister(bytes[at + 1], le) !== BPF_PSEUDO_CALL) continue;
+      while (relocated < next && relocations[relocated].offset < at) relocated++;
+      if (relocated < next && relocations[relocated].offset === at) continue;
+      const insn = (at - fn.start) / INSN_SIZE;
+      const targetOffset = at + (view.getInt32(at + 4, le) + 1) * INSN_SIZE;
+      const target = functionAt(ctx, section, targetOffset);
+      if (target === undefined) {
+        throw new RelocationError(`call jumps to byte ${targetOffset} of ${section.name}, where no function starts`, {
+          program: fn.name,
+          instruction: insn,
+          symbol: "",
+        });
+      }
+      (calls ??= []).push({ kind: "call", insn, target: target.name });
+    }
+    result[f] = calls === undefined ? references : mergeByInstruction(references, calls);
   }
+  return result;
+}
 
-  // Same-section bpf-to-bpf calls: no relocation, the offset is already in imm.
-  for (let at = fn.start; at + INSN_SIZE <= fn.end; at += INSN_SIZE) {
-    const insn = (at - fn.start) / INSN_SIZE;
-    if (bytes[at] === BPF_LD_IMM64) {
-      at += INSN_SIZE;
-      continue;
-    }
-    if (bytes[at] !== BPF_CALL_OPCODE || srcRegister(bytes[at + 1], le) !== BPF_PSEUDO_CALL || relocated.has(insn)) continue;
-    const targetOffset = at + (view.getInt32(at + 4, le) + 1) * INSN_SIZE;
-    const target = functionAt(ctx, fn.section, targetOffset);
-    if (target === undefined) {
-      throw new RelocationError(`call jumps to byte ${targetOffset} of ${fn.section.name}, where no function starts`, {
-        program: fn.name,
-        instruction: insn,
-        symbol: "",
-      });
-    }
-    references.push({ kind: "call", insn, target: target.name });
+function relocationReference(ctx: ReferenceContext, fn: FunctionExtent, relocation: ElfRelocation, view: DataView): Reference {
+  const insn = (relocation.offset - fn.start) / INSN_SIZE;
+  const symbol = ctx.elf.symbols[relocation.symbolIndex];
+  if (!Number.isInteger(insn) || symbol === undefined) {
+    throw new RelocationError(
+      symbol === undefined ? `relocation names symbol ${relocation.symbolIndex}, which does not exist` : "relocation is not on an instruction boundary",
+      { program: fn.name, instruction: Math.floor(insn), symbol: symbol?.name ?? `#${relocation.symbolIndex}` },
+    );
   }
-  return references.sort((a, b) => a.insn - b.insn);
+  return classify(ctx, fn, relocation, insn, symbol, view);
+}
+
+/** Relocations in offset order; compilers write them so, and then this copies nothing. */
+function sortedByOffset(relocations: readonly ElfRelocation[]): readonly ElfRelocation[] {
+  for (let i = 1; i < relocations.length; i++) {
+    if (relocations[i].offset < relocations[i - 1].offset) return [...relocations].sort((a, b) => a.offset - b.offset);
+  }
+  return relocations;
+}
+
+/** Two lists sorted by instruction, as one (no instruction is in both). */
+function mergeByInstruction(a: Reference[], b: Reference[]): Reference[] {
+  if (a.length === 0) return b;
+  const merged: Reference[] = new Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  for (let k = 0; k < merged.length; k++) merged[k] = j >= b.length || (i < a.length && a[i].insn < b[j].insn) ? a[i++] : b[j++];
+  return merged;
 }
 
 function classify(
@@ -203,9 +196,24 @@ function srcRegister(regs: number, littleEndian: boolean): number {
 }
 
 function functionAt(ctx: ReferenceContext, section: ElfSection, offset: number): FunctionExtent | undefined {
-  return indexes(ctx).functionStarts.get(section.index)?.get(offset);
+  if (ctx.functionStarts === undefined) {
+    ctx.functionStarts = new Map();
+    for (const [index, extents] of ctx.functions) ctx.functionStarts.set(index, new Map(extents.map((f) => [f.start, f])));
+  }
+  return ctx.functionStarts.get(section.index)?.get(offset);
 }
 
 function mapSymbolAt(ctx: ReferenceContext, section: ElfSection, offset: number): ElfSymbol | undefined {
-  return indexes(ctx).mapSymbols.get(section.index)?.get(offset);
+  if (ctx.mapSymbols === undefined) {
+    ctx.mapSymbols = new Map();
+    for (const index of ctx.mapSections) {
+      const byOffset = new Map<number, ElfSymbol>();
+      for (const symbol of ctx.elf.symbolsIn(index)) {
+        if (symbol.name === "" || symbol.type === SymbolType.SECTION || byOffset.has(symbol.value)) continue;
+        byOffset.set(symbol.value, symbol);
+      }
+      ctx.mapSymbols.set(index, byOffset);
+    }
+  }
+  return ctx.mapSymbols.get(section.index)?.get(offset);
 }

@@ -158,7 +158,25 @@ export interface SectionMatch {
   readonly legacy: boolean;
 }
 
+/**
+ * What a section name means, remembered: every program of a section asks, and the same
+ * names come back object after object. (At most MATCH_CACHE_LIMIT names are kept, so that
+ * a stream of made-up names cannot grow it without end.)
+ */
 export function matchSection(sectionName: string): SectionMatch | undefined {
+  let match = matches.get(sectionName);
+  if (match === undefined) {
+    match = findMatch(sectionName) ?? null;
+    if (matches.size >= MATCH_CACHE_LIMIT) matches.clear();
+    matches.set(sectionName, match);
+  }
+  return match ?? undefined;
+}
+
+const MATCH_CACHE_LIMIT = 1024;
+const matches = new Map<string, SectionMatch | null>();
+
+function findMatch(sectionName: string): SectionMatch | undefined {
   for (const definition of SECTION_DEFINITIONS) {
     if (sectionName === definition.name) return { definition, target: "", legacy: false };
     if (definition.match === "prefix" && sectionName.startsWith(definition.name + "/")) {
