@@ -4,6 +4,7 @@
 //   decodeType   one record into its BtfType object, when someone asks for that type.
 
 import type { ByteReader } from "../common/reader.js";
+import { allocateWords } from "../common/slab.js";
 import { BtfError } from "../common/errors.js";
 import { BtfIntEncoding, BtfKind, BTF_MAX_KIND, BTF_TYPE_SIZE, trailingSize } from "./kinds.js";
 import type { Btf } from "./parse.js";
@@ -172,7 +173,7 @@ export function indexTypes(section: ByteReader, limits: IndexLimits): TypeIndex 
   // and double when full. (Sizing them for the worst case, 12-byte records, would allocate
   // 2 MB instead of 1.3 MB per parse of vmlinux and measurably slow the garbage collector.)
   const capacity = Math.floor(bytes.byteLength / 20) + 64;
-  const index = { offsets: new Uint32Array(capacity), nameOffsets: new Uint32Array(capacity) };
+  const index = { offsets: allocateWords(capacity), nameOffsets: allocateWords(capacity) };
   const count =
     section.littleEndian === HOST_LITTLE_ENDIAN && (bytes.byteOffset & 3) === 0
       ? indexWords(new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2), bytes.byteLength, index, limits)

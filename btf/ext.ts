@@ -190,15 +190,39 @@ function readBlock<R extends { insnOffset: number }>(
     if (count * recordSize > block.length - at) {
       throw block.fail(`${what} section entry ${sections.length} claims ${count} records of ${recordSize} bytes, more than the ${block.length - at} bytes left`, at - 4);
     }
-    const records: R[] = new Array(count);
-    for (let i = 0; i < count; i++, at += recordSize) {
-      const record = readRecord(block, at);
-      if (record.insnOffset % INSN_SIZE !== 0) {
-        throw block.fail(`${what} section entry ${sections.length} record ${i}: insn_off ${record.insnOffset} is not a multiple of ${INSN_SIZE} (a byte offset of an instruction)`, at);
+    // Checked now, decoded into objects only when someone reads the records: a loader reads
+    // those of the programs it loads, and line_info alone is often hundreds of records.
+    for (let i = 0, record = at; i < count; i++, record += recordSize) {
+      const insnOffset = block.u32(record);
+      if (insnOffset % INSN_SIZE !== 0) {
+        throw block.fail(`${what} section entry ${sections.length} record ${i}: insn_off ${insnOffset} is not a multiple of ${INSN_SIZE} (a byte offset of an instruction)`, record);
       }
-      records[i] = record;
     }
-    sections.push({ sectionNameOffset, records });
+    sections.push(new RecordsOfSection(sectionNameOffset, block, at, count, recordSize, readRecord));
+    at += count * recordSize;
   }
   return { recordSize, sections };
+}
+
+/** One btf_ext_info_sec whose records are decoded on first use. */
+class RecordsOfSection<R> implements ExtInfoSection<R> {
+  private decoded: R[] | undefined;
+
+  constructor(
+    readonly sectionNameOffset: number,
+    private readonly block: ByteReader,
+    private readonly start: number,
+    private readonly count: number,
+    private readonly recordSize: number,
+    private readonly readRecord: (r: ByteReader, at: number) => R,
+  ) {}
+
+  get records(): readonly R[] {
+    if (this.decoded === undefined) {
+      const records: R[] = new Array(this.count);
+      for (let i = 0; i < this.count; i++) records[i] = this.readRecord(this.block, this.start + i * this.recordSize);
+      this.decoded = records;
+    }
+    return this.decoded;
+  }
 }

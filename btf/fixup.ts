@@ -5,9 +5,15 @@
 // wants its variables in increasing offset order. The ELF file has the facts: the section's
 // size and each variable's symbol value. The caller passes those facts in; nothing here
 // reads the ELF file.
+//
+// The records are read and written in place, without decoding them into BtfType objects:
+// this runs in every parse of every object, and most objects need a few words changed.
+//
+//   struct btf_type { name_off, info (kind << 24 | vlen), size }              12 bytes
+//   DATASEC: then vlen x struct btf_var_secinfo { type, offset, size }        12 bytes each
+//   VAR:     then struct btf_var { linkage }                                   4 bytes
 
 import type { Btf } from "./parse.js";
-import type { BtfVarSecinfo } from "./types.js";
 import { BtfKind } from "./kinds.js";
 
 /** btf_var.linkage of a global variable defined in this object (BTF_VAR_GLOBAL_ALLOCATED). */
@@ -20,6 +26,12 @@ export interface DataSectionFacts {
   symbolOffset(section: string, variable: string): number | undefined;
 }
 
+interface Secinfo {
+  type: number;
+  offset: number;
+  size: number;
+}
+
 /**
  * Writes DATASEC sizes and variable offsets from the ELF file into `btf.bytes`, in place
  * (types, ids and strings untouched, so .BTF.ext offsets stay valid), and returns the ids of
@@ -29,35 +41,35 @@ export interface DataSectionFacts {
 export function fixupDatasecs(btf: Btf, facts: DataSectionFacts): Map<string, number> {
   const datasecs = new Map<string, number>();
   const le = btf.littleEndian;
-  let view: DataView | undefined;
+  const view = new DataView(btf.bytes.buffer, btf.bytes.byteOffset, btf.bytes.byteLength);
   for (let id = btf.firstTypeId; id < btf.typeCount; id++) {
     if (btf.kindOf(id) !== BtfKind.DATASEC) continue;
-    const datasec = btf.type(id);
-    if (datasec.kind !== "datasec") continue;
-    if (!datasecs.has(datasec.name)) datasecs.set(datasec.name, id);
+    const name = btf.string(btf.nameOffsetOf(id));
+    if (!datasecs.has(name)) datasecs.set(name, id);
     // .kconfig and .ksyms describe externs the loader provides, not ELF sections.
-    if (datasec.name === ".kconfig" || datasec.name === ".ksyms") continue;
-    const size = datasec.size === 0 ? facts.sectionSize(datasec.name) ?? 0 : datasec.size;
-    let vars: BtfVarSecinfo[] | undefined;
-    for (let i = 0; i < datasec.vars.length; i++) {
-      const secinfo = datasec.vars[i];
-      const variable = btf.type(secinfo.type);
-      // Static variables keep the offset the compiler wrote (their symbol names need not be
-      // unique); extern ones have no place in the file.
-      if (variable.kind !== "var" || variable.linkage !== BTF_VAR_GLOBAL_ALLOCATED) continue;
-      const offset = facts.symbolOffset(datasec.name, variable.name);
-      if (offset === undefined || offset === secinfo.offset) continue;
-      vars ??= datasec.vars.slice();
-      vars[i] = { ...secinfo, offset };
-    }
-    if (vars === undefined && size === datasec.size && isSorted(datasec.vars)) continue;
-    vars ??= datasec.vars.slice();
-    vars.sort((a, b) => a.offset - b.offset);
-    // struct btf_type: size at +8; then vlen x struct btf_var_secinfo { type, offset, size }.
-    view ??= new DataView(btf.bytes.buffer, btf.bytes.byteOffset, btf.bytes.byteLength);
+    if (name === ".kconfig" || name === ".ksyms") continue;
     const record = btf.recordOffset(id);
+    const vlen = view.getUint32(record + 4, le) & 0xffff;
+    const declaredSize = view.getUint32(record + 8, le);
+    const size = declaredSize === 0 ? facts.sectionSize(name) ?? 0 : declaredSize;
+    const vars: Secinfo[] = new Array(vlen);
+    let changed = size !== declaredSize;
+    for (let i = 0; i < vlen; i++) {
+      const entry = record + 12 + i * 12;
+      const secinfo = { type: view.getUint32(entry, le), offset: view.getUint32(entry + 4, le), size: view.getUint32(entry + 8, le) };
+      vars[i] = secinfo;
+      // Static variables keep the offset the compiler wrote (their symbol names need not be
+      // unique); extern ones have no place in the file. (kindOf refuses an id past the last type.)
+      if (!isAllocatedGlobal(btf, view, secinfo.type)) continue;
+      const offset = facts.symbolOffset(name, btf.string(btf.nameOffsetOf(secinfo.type)));
+      if (offset === undefined || offset === secinfo.offset) continue;
+      secinfo.offset = offset;
+      changed = true;
+    }
+    if (!changed && isSorted(vars)) continue;
+    vars.sort((a, b) => a.offset - b.offset);
     view.setUint32(record + 8, size, le);
-    for (let i = 0; i < vars.length; i++) {
+    for (let i = 0; i < vlen; i++) {
       const entry = record + 12 + i * 12;
       view.setUint32(entry, vars[i].type, le);
       view.setUint32(entry + 4, vars[i].offset, le);
@@ -68,7 +80,17 @@ export function fixupDatasecs(btf: Btf, facts: DataSectionFacts): Map<string, nu
   return datasecs;
 }
 
-function isSorted(vars: readonly BtfVarSecinfo[]): boolean {
+/** A VAR with BTF_VAR_GLOBAL_ALLOCATED linkage. */
+function isAllocatedGlobal(btf: Btf, view: DataView, id: number): boolean {
+  if (btf.kindOf(id) !== BtfKind.VAR) return false;
+  if (id < btf.firstTypeId) {
+    const variable = btf.type(id);
+    return variable.kind === "var" && variable.linkage === BTF_VAR_GLOBAL_ALLOCATED;
+  }
+  return view.getUint32(btf.recordOffset(id) + 12, btf.littleEndian) === BTF_VAR_GLOBAL_ALLOCATED;
+}
+
+function isSorted(vars: readonly Secinfo[]): boolean {
   for (let i = 1; i < vars.length; i++) if (vars[i].offset < vars[i - 1].offset) return false;
   return true;
 }

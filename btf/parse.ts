@@ -65,8 +65,13 @@ export class Btf {
   readonly offsets: Uint32Array;
   /** name_off of each own type record, indexed like `offsets`. */
   readonly nameOffsets: Uint32Array;
-  /** Types decoded so far, by id (a Map: callers decode a few types of 100,000). */
-  private readonly decoded = new Map<number, BtfType>();
+  /**
+   * Types decoded so far, by id. An array: V8 keeps the first ids of a small BTF in a flat
+   * backing store and switches to a hash table by itself when ids are sparse (vmlinux).
+   */
+  private readonly decoded: (BtfType | undefined)[] = [];
+  /** The string section as one string when it is small and pure ASCII; null when it is not. */
+  private stringsText: string | null | undefined;
   private readonly names: NameLookup;
 
   constructor(readonly bytes: Uint8Array, options: BtfOptions = {}) {
@@ -109,17 +114,20 @@ export class Btf {
     if (offset < this.firstStringOffset && this.base !== undefined) return this.base.string(offset);
     const local = offset - this.firstStringOffset;
     if (!(local >= 0 && local < this.strings.length)) throw new BtfError(`string offset ${offset} is past the string section (${this.stringsEnd} bytes)`);
-    return this.strings.cstring(local);
+    if (this.stringsText === undefined) this.stringsText = wholeAscii(this.strings.bytes);
+    if (this.stringsText === null) return this.strings.cstring(local);
+    // The section ends with a NUL (checked at parse), so every string has its end.
+    return this.stringsText.slice(local, this.stringsText.indexOf("\0", local));
   }
 
   /** The type with this id, decoded once and cached. */
   type(id: number): BtfType {
     if (id > 0 && id < this.firstTypeId) return this.base!.type(id);
     if (id !== 0) this.ownIndex(id);
-    let type = this.decoded.get(id);
+    let type = this.decoded[id];
     if (type === undefined) {
       type = decodeType(this, id);
-      this.decoded.set(id, type);
+      this.decoded[id] = type;
     }
     return type;
   }
@@ -130,7 +138,7 @@ export class Btf {
    * change kinds may be rewritten: the index is not rebuilt.
    */
   reread(id: number): void {
-    this.decoded.delete(id);
+    this.decoded[id] = undefined;
   }
 
   /** Byte offset of one of this BTF's own type records within `bytes` (for in-place fixups). */
@@ -233,6 +241,21 @@ export class Btf {
     throw new BtfError("array nesting is deeper than 32", { typeId: id });
   }
 }
+
+/**
+ * A small string section as one string, decoded once, when it is pure ASCII (byte offsets
+ * are then string indexes): an object's BTF names cost a slice each instead of a decode.
+ * null for a large section (vmlinux: 2 MB, of which a loader reads a few names) or non-ASCII.
+ */
+function wholeAscii(bytes: Uint8Array): string | null {
+  if (bytes.length > WHOLE_STRINGS_LIMIT) return null;
+  let any = 0;
+  for (let i = 0; i < bytes.length; i++) any |= bytes[i];
+  return any < 0x80 ? asciiDecoder.decode(bytes) : null;
+}
+
+const WHOLE_STRINGS_LIMIT = 64 * 1024;
+const asciiDecoder = new TextDecoder("utf-8");
 
 /** Parses BTF bytes (a .BTF section, vmlinux BTF, or with `base` a module's split BTF). */
 export function parseBtf(bytes: Uint8Array, options: BtfOptions = {}): Btf {

@@ -83,7 +83,8 @@ function readIdentification(bytes: Uint8Array): boolean {
 
 class ParsedElf implements ElfFile {
   readonly relocationSections: ReadonlyMap<number, ElfSection>;
-  private readonly byName = new Map<string, ElfSection>();
+  /** Sections by name, built on the first lookup (parseObject makes its own single pass). */
+  private byName: Map<string, ElfSection> | undefined;
   private readonly relocationCache = new Map<number, readonly ElfRelocation[]>();
   private allSymbols: ElfSymbol[] | undefined;
   private bySection: Map<number, ElfSymbol[]> | undefined;
@@ -99,7 +100,6 @@ class ParsedElf implements ElfFile {
   ) {
     const relocationSections = new Map<number, ElfSection>();
     for (const section of sections) {
-      if (!this.byName.has(section.name)) this.byName.set(section.name, section);
       if (section.type === SectionType.REL || section.type === SectionType.RELA) {
         if (section.info >= sections.length) {
           throw new ElfError(`relocation section patches section ${section.info}, which does not exist`, {
@@ -118,6 +118,10 @@ class ParsedElf implements ElfFile {
   }
 
   section(name: string): ElfSection | undefined {
+    if (this.byName === undefined) {
+      this.byName = new Map();
+      for (const section of this.sections) if (!this.byName.has(section.name)) this.byName.set(section.name, section);
+    }
     return this.byName.get(name);
   }
 

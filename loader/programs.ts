@@ -146,7 +146,18 @@ function isFunctionSymbol(symbol: ElfSymbol): boolean {
   if (symbol.name === "") return false;
   if (symbol.type === SymbolType.FUNC) return true;
   if (symbol.type !== SymbolType.NOTYPE) return false;
-  return symbol.binding !== SymbolBinding.LOCAL || !ASSEMBLER_LABEL.test(symbol.name);
+  return symbol.binding !== SymbolBinding.LOCAL || !isAssemblerLabel(symbol.name);
 }
 
-const ASSEMBLER_LABEL = /^(\.L|LBB\d|L\d)/;
+/** ".L...", "LBB<digit>..." or "L<digit>...": the assembler's local labels (a character test; objects have dozens). */
+function isAssemblerLabel(name: string): boolean {
+  const first = name.charCodeAt(0);
+  if (first === 0x2e /* . */) return name.charCodeAt(1) === 0x4c /* L */;
+  if (first !== 0x4c /* L */) return false;
+  if (isDigit(name.charCodeAt(1))) return true;
+  return name.charCodeAt(1) === 0x42 /* B */ && name.charCodeAt(2) === 0x42 /* B */ && isDigit(name.charCodeAt(3));
+}
+
+function isDigit(code: number): boolean {
+  return code >= 0x30 && code <= 0x39;
+}

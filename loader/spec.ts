@@ -79,7 +79,10 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Obje
   const mapSections: ElfSection[] = [];
   const dataSections = new Map<string, DataSectionSpec>();
   const dataSectionIndices = new Set<number>();
+  // Sections that can hold variables, for the DATASEC fixup: only these are SHF_ALLOC.
+  const allocated = new Map<string, ElfSection>();
   for (const section of elf.sections) {
+    if ((section.flags & SectionFlags.ALLOC) !== 0 && !allocated.has(section.name)) allocated.set(section.name, section);
     switch (section.name) {
       case ".BTF": btfSection ??= section; continue;
       case ".BTF.ext": extSection ??= section; continue;
@@ -102,7 +105,7 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Obje
   const kernelVersion = readVersion(versionSection, elf.littleEndian);
 
   let btf: ObjectBtf | undefined;
-  const getObjectBtf = () => (btf ??= btfSection === undefined ? undefined : objectBtf(elf, btfSection));
+  const getObjectBtf = () => (btf ??= btfSection === undefined ? undefined : objectBtf(elf, btfSection, allocated));
   const getBtf = () => getObjectBtf()?.btf;
 
   const maps = new Map<string, MapSpec>();
@@ -255,18 +258,20 @@ interface ObjectBtf {
  * The object's BTF with DATASEC sizes and variable offsets filled in from the ELF file
  * (btf/fixup.ts), written in place: the section is a view into parseObject's private copy.
  */
-function objectBtf(elf: ElfFile, section: ElfSection): ObjectBtf {
+function objectBtf(elf: ElfFile, section: ElfSection, allocated: ReadonlyMap<string, ElfSection>): ObjectBtf {
   const btf = parseBtf(section.data);
   const symbolsBySection = new Map<number, Map<string, number>>();
   const datasecs = fixupDatasecs(btf, {
-    sectionSize: (name) => elf.section(name)?.size,
+    sectionSize: (name) => allocated.get(name)?.size,
     symbolOffset: (sectionName, variable) => {
-      const section = elf.section(sectionName);
+      const section = allocated.get(sectionName);
       if (section === undefined) return undefined;
       let symbols = symbolsBySection.get(section.index);
       if (symbols === undefined) {
         symbols = new Map();
-        for (const symbol of elf.symbolsIn(section.index)) if (symbol.name !== "" && !symbols.has(symbol.name)) symbols.set(symbol.name, symbol.value);
+        for (const symbol of elf.symbols) {
+          if (symbol.sectionIndex === section.index && symbol.name !== "" && !symbols.has(symbol.name)) symbols.set(symbol.name, symbol.value);
+        }
         symbolsBySection.set(section.index, symbols);
       }
       return symbols.get(variable);
