@@ -206,7 +206,7 @@ function readBlock<R extends { insnOffset: number }>(
 
 /** One btf_ext_info_sec whose records are decoded on first use. */
 class RecordsOfSection<R> implements ExtInfoSection<R> {
-  private decoded: R[] | undefined;
+  #decoded: R[] | undefined;
 
   constructor(
     readonly sectionNameOffset: number,
@@ -218,11 +218,11 @@ class RecordsOfSection<R> implements ExtInfoSection<R> {
   ) {}
 
   get records(): readonly R[] {
-    if (this.decoded === undefined) {
+    if (this.#decoded === undefined) {
       const records: R[] = new Array(this.count);
       for (let i = 0; i < this.count; i++) records[i] = this.readRecord(this.block, this.start + i * this.recordSize);
-      this.decoded = records;
+      this.#decoded = records;
     }
-    return this.decoded;
+    return this.#decoded;
   }
 }
