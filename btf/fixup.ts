@@ -42,13 +42,17 @@ export function fixupDatasecs(btf: Btf, facts: DataSectionFacts): Map<string, nu
   const datasecs = new Map<string, number>();
   const le = btf.littleEndian;
   const view = new DataView(btf.bytes.buffer, btf.bytes.byteOffset, btf.bytes.byteLength);
-  for (let id = btf.firstTypeId; id < btf.typeCount; id++) {
-    if (btf.kindOf(id) !== BtfKind.DATASEC) continue;
-    const name = btf.string(btf.nameOffsetOf(id));
+  // Every own record's info word, straight from the index (btf.offsets, relative to btf.types).
+  const { offsets, firstTypeId } = btf;
+  const typesStart = btf.types.base;
+  for (let i = 1; i < offsets.length; i++) {
+    const record = typesStart + offsets[i];
+    if (((view.getUint32(record + 4, le) >>> 24) & 0x1f) !== BtfKind.DATASEC) continue;
+    const id = firstTypeId + i - 1;
+    const name = btf.string(view.getUint32(record, le));
     if (!datasecs.has(name)) datasecs.set(name, id);
     // .kconfig and .ksyms describe externs the loader provides, not ELF sections.
     if (name === ".kconfig" || name === ".ksyms") continue;
-    const record = btf.recordOffset(id);
     const vlen = view.getUint32(record + 4, le) & 0xffff;
     const declaredSize = view.getUint32(record + 8, le);
     const size = declaredSize === 0 ? facts.sectionSize(name) ?? 0 : declaredSize;

@@ -20,6 +20,7 @@
 // after the end of the base's string section. Ids and offsets below those limits resolve in
 // the base, so a module type can name a vmlinux type or reuse a vmlinux string.
 
+import { isAscii } from "node:buffer";
 import { ByteReader, type OutOfBoundsError } from "../common/reader.js";
 import { BtfError } from "../common/errors.js";
 import { BtfKind } from "./kinds.js";
@@ -249,9 +250,7 @@ export class Btf {
  */
 function wholeAscii(bytes: Uint8Array): string | null {
   if (bytes.length > WHOLE_STRINGS_LIMIT) return null;
-  let any = 0;
-  for (let i = 0; i < bytes.length; i++) any |= bytes[i];
-  return any < 0x80 ? asciiDecoder.decode(bytes) : null;
+  return isAscii(bytes) ? asciiDecoder.decode(bytes) : null;
 }
 
 const WHOLE_STRINGS_LIMIT = 64 * 1024;

@@ -1,5 +1,6 @@
 // Section headers: where each section's bytes are and what kind of section it is.
 
+import { isAscii } from "node:buffer";
 import { ElfError } from "../common/errors.js";
 import { decodeAscii } from "../common/reader.js";
 import { SECTION_HEADER_SIZE } from "./layouts.js";
@@ -181,9 +182,3 @@ export class StringTable {
 }
 
 const utf8 = new TextDecoder("utf-8");
-
-function isAscii(bytes: Uint8Array): boolean {
-  let any = 0;
-  for (let i = 0; i < bytes.length; i++) any |= bytes[i];
-  return any < 0x80;
-}

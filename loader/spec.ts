@@ -261,21 +261,23 @@ interface ObjectBtf {
  */
 function objectBtf(elf: ElfFile, section: ElfSection, allocated: ReadonlyMap<string, ElfSection>): ObjectBtf {
   const btf = parseBtf(section.data);
-  const symbolsBySection = new Map<number, Map<string, number>>();
+  // Where each named symbol of an allocated section is, built on the first question.
+  let symbolsBySection: Map<number, Map<string, number>> | undefined;
   const datasecs = fixupDatasecs(btf, {
     sectionSize: (name) => allocated.get(name)?.size,
     symbolOffset: (sectionName, variable) => {
       const section = allocated.get(sectionName);
       if (section === undefined) return undefined;
-      let symbols = symbolsBySection.get(section.index);
-      if (symbols === undefined) {
-        symbols = new Map();
+      if (symbolsBySection === undefined) {
+        symbolsBySection = new Map();
         for (const symbol of elf.symbols) {
-          if (symbol.sectionIndex === section.index && symbol.name !== "" && !symbols.has(symbol.name)) symbols.set(symbol.name, symbol.value);
+          if (symbol.name === "" || (elf.sections[symbol.sectionIndex]?.flags & SectionFlags.ALLOC) === 0) continue;
+          let byName = symbolsBySection.get(symbol.sectionIndex);
+          if (byName === undefined) symbolsBySection.set(symbol.sectionIndex, (byName = new Map()));
+          if (!byName.has(symbol.name)) byName.set(symbol.name, symbol.value);
         }
-        symbolsBySection.set(section.index, symbols);
       }
-      return symbols.get(variable);
+      return symbolsBySection.get(section.index)?.get(variable);
     },
   });
   return { btf, datasecs };
