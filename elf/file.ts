@@ -5,7 +5,7 @@ import { ElfError } from "../common/errors.js";
 import { ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB, SHN_XINDEX, SectionType } from "./constants.js";
 import { ELF_HEADER_SIZE, ELF_IDENT_SIZE, SECTION_HEADER_SIZE } from "./layouts.js";
 import { readSectionHeaders, u64AsNumber, StringTable, type ElfSection } from "./sections.js";
-import { findSymbolTable, readSymbols, type ElfSymbol } from "./symbols.js";
+import { findSymbolTable, SymbolTable, type ElfSymbol } from "./symbols.js";
 import { readRelocations, type ElfRelocation } from "./relocations.js";
 
 const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46]; // "\x7fELF"
@@ -21,6 +21,10 @@ export interface ElfFile {
   readonly sections: readonly ElfSection[];
   /** All symbols, indexed by symbol index (index 0 is the null symbol); read on first use. */
   readonly symbols: readonly ElfSymbol[];
+  /** The symbol table read in place, for scans that need a few fields of many symbols. */
+  readonly symbolTable: SymbolTable;
+  /** Symbol `index` (made on first use), or undefined past the end of the table. */
+  symbol(index: number): ElfSymbol | undefined;
   /** The first section with this name. */
   section(name: string): ElfSection | undefined;
   /** The symbols defined in one section (st_shndx), in symbol table order. */
@@ -86,6 +90,7 @@ class ParsedElf implements ElfFile {
   /** Sections by name, built on the first lookup (parseObject makes its own single pass). */
   private byName: Map<string, ElfSection> | undefined;
   private readonly relocationCache = new Map<number, readonly ElfRelocation[]>();
+  private table: SymbolTable | undefined;
   private allSymbols: ElfSymbol[] | undefined;
   private bySection: Map<number, ElfSymbol[]> | undefined;
 
@@ -113,8 +118,16 @@ class ParsedElf implements ElfFile {
     this.relocationSections = relocationSections;
   }
 
+  get symbolTable(): SymbolTable {
+    return (this.table ??= this.readSymbolTable());
+  }
+
   get symbols(): readonly ElfSymbol[] {
-    return (this.allSymbols ??= this.readSymbols());
+    return (this.allSymbols ??= this.symbolTable.all());
+  }
+
+  symbol(index: number): ElfSymbol | undefined {
+    return this.symbolTable.symbol(index);
   }
 
   section(name: string): ElfSection | undefined {
@@ -148,17 +161,23 @@ class ParsedElf implements ElfFile {
     return relocations;
   }
 
-  private readSymbols(): ElfSymbol[] {
+  private readSymbolTable(): SymbolTable {
     const { symtab, shndx } = findSymbolTable(this.sections);
-    if (symtab === undefined) return [];
+    if (symtab === undefined) return new SymbolTable(EMPTY_SYMTAB, EMPTY_NAMES, this.littleEndian, undefined);
     const strings = this.sections[symtab.link];
     if (strings === undefined) {
       throw new ElfError(`symbol table names string table ${symtab.link}, which does not exist`, { offset: symtab.offset, section: symtab.name || ".symtab" });
     }
     const names = this.sectionNames?.section === strings ? this.sectionNames : new StringTable(strings);
-    return readSymbols(symtab, names, this.littleEndian, shndx);
+    return new SymbolTable(symtab, names, this.littleEndian, shndx);
   }
 }
+
+/** What an object without a symbol table has: a table of no symbols. */
+const EMPTY_SYMTAB: ElfSection = {
+  index: 0, name: "", type: SectionType.SYMTAB, flags: 0, offset: 0, size: 0, link: 0, info: 0, addralign: 0, entsize: 0, data: new Uint8Array(0),
+};
+const EMPTY_NAMES = new StringTable({ ...EMPTY_SYMTAB, type: SectionType.STRTAB });
 
 const NO_SYMBOLS: readonly ElfSymbol[] = [];
 const NO_RELOCATIONS: readonly ElfRelocation[] = [];

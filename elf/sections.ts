@@ -176,6 +176,22 @@ export class StringTable {
     return this.ascii === undefined ? decodeAscii(this.bytes, offset, end) : this.ascii.slice(offset, end);
   }
 
+  /**
+   * Whether the string at `offset` is one of the assembler's local labels: ".L...",
+   * "LBB<digit>..." or "L<digit>...". Read from the bytes, without making the string.
+   */
+  isAssemblerLabel(offset: number): boolean {
+    const b = this.bytes;
+    if (!(offset >= 0 && offset + 4 <= b.byteLength)) return this.get(offset).match(/^(\.L|LBB\d|L\d)/) !== null;
+    const first = b[offset];
+    const second = b[offset + 1];
+    if (first === 0x2e /* . */) return second === 0x4c /* L */;
+    if (first !== 0x4c /* L */) return false;
+    if (second >= 0x30 && second <= 0x39) return true;
+    const fourth = b[offset + 3];
+    return second === 0x42 /* B */ && b[offset + 2] === 0x42 /* B */ && fourth >= 0x30 && fourth <= 0x39;
+  }
+
   private fail(message: string, offset: number): ElfError {
     return new ElfError(message, { offset: this.section.offset + offset, section: this.section.name || `#${this.section.index}` });
   }

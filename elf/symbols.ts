@@ -23,47 +23,105 @@ export interface ElfSymbol {
 }
 
 /**
- * Reads the SHT_SYMTAB section. `names` is its string table (sh_link). `extendedIndices` is
- * the SHT_SYMTAB_SHNDX section, present only when an object has 65280 sections or more and
- * st_shndx says SHN_XINDEX.
+ * The SHT_SYMTAB section, read in place: the fields of symbol i come straight from its
+ * Elf64_Sym (layouts.ts), so scanning a table of hundreds of symbols (most of them jump
+ * labels and DWARF section symbols) makes no object per symbol. `symbol(i)` and `all()` make
+ * ElfSymbol objects for callers who want them, once each.
+ *
+ * `names` is the table's string table (sh_link). `extendedIndices` is the SHT_SYMTAB_SHNDX
+ * section, present only when an object has 65280 sections or more and st_shndx says SHN_XINDEX.
  */
-export function readSymbols(
-  symtab: ElfSection,
-  names: StringTable,
-  littleEndian: boolean,
-  extendedIndices: ElfSection | undefined,
-): ElfSymbol[] {
-  const region = symtab.name || ".symtab";
-  if (symtab.size % SYMBOL_SIZE !== 0) {
-    throw new ElfError(`symbol table size ${symtab.size} is not a multiple of ${SYMBOL_SIZE}`, { offset: symtab.offset, section: region });
-  }
-  // The section's extent was checked against the file when its header was read, so each
-  // Elf64_Sym (layouts.ts) is read without a check per field.
-  const data = symtab.data;
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const shndx = extendedIndices === undefined ? undefined : extendedIndicesOf(extendedIndices, littleEndian);
-  const le = littleEndian;
-  const count = symtab.size / SYMBOL_SIZE;
-  const symbols: ElfSymbol[] = new Array(count);
-  for (let index = 0, at = 0; index < count; index++, at += SYMBOL_SIZE) {
-    const info = data[at + 4];
-    let sectionIndex = view.getUint16(at + 6, le);
-    if (sectionIndex === SHN_XINDEX && shndx !== undefined) {
-      if (index >= shndx.length) throw new ElfError(`symbol ${index} has no entry in ${extendedIndices!.name}`, { offset: extendedIndices!.offset });
-      sectionIndex = shndx[index];
+export class SymbolTable {
+  readonly count: number;
+  private readonly data: Uint8Array;
+  private readonly view: DataView;
+  private readonly objects: (ElfSymbol | undefined)[] = [];
+  private readonly extended: number[] | undefined;
+
+  constructor(
+    private readonly symtab: ElfSection,
+    private readonly names: StringTable,
+    private readonly littleEndian: boolean,
+    private readonly extendedIndices: ElfSection | undefined,
+  ) {
+    if (symtab.size % SYMBOL_SIZE !== 0) {
+      throw new ElfError(`symbol table size ${symtab.size} is not a multiple of ${SYMBOL_SIZE}`, { offset: symtab.offset, section: symtab.name || ".symtab" });
     }
-    symbols[index] = {
-      index,
-      name: names.get(view.getUint32(at, le)),
-      binding: info >> 4,
-      type: info & 0xf,
-      visibility: data[at + 5] & 0x3,
-      sectionIndex,
-      value: u64AsNumber(view, at + 8, le, `symbol ${index} value`, symtab.offset),
-      size: u64AsNumber(view, at + 16, le, `symbol ${index} size`, symtab.offset),
-    };
+    // The section's extent was checked against the file when its header was read, so the
+    // fields are read without a check each.
+    this.data = symtab.data;
+    this.view = new DataView(this.data.buffer, this.data.byteOffset, this.data.byteLength);
+    this.count = symtab.size / SYMBOL_SIZE;
+    this.extended = extendedIndices === undefined ? undefined : extendedIndicesOf(extendedIndices, littleEndian);
   }
-  return symbols;
+
+  /** STB_* (st_info's high nibble). */
+  binding(index: number): number {
+    return this.data[index * SYMBOL_SIZE + 4] >> 4;
+  }
+
+  /** STT_* (st_info's low nibble). */
+  type(index: number): number {
+    return this.data[index * SYMBOL_SIZE + 4] & 0xf;
+  }
+
+  /** st_shndx, through SHT_SYMTAB_SHNDX when it says SHN_XINDEX. */
+  sectionIndex(index: number): number {
+    const sectionIndex = this.view.getUint16(index * SYMBOL_SIZE + 6, this.littleEndian);
+    if (sectionIndex !== SHN_XINDEX || this.extended === undefined) return sectionIndex;
+    const real = this.extended[index];
+    if (real === undefined) throw new ElfError(`symbol ${index} has no entry in ${this.extendedIndices!.name}`, { offset: this.extendedIndices!.offset });
+    return real;
+  }
+
+  /** st_value: for a relocatable object, the offset within the symbol's section. */
+  value(index: number): number {
+    return u64AsNumber(this.view, index * SYMBOL_SIZE + 8, this.littleEndian, `symbol ${index} value`, this.symtab.offset);
+  }
+
+  size(index: number): number {
+    return u64AsNumber(this.view, index * SYMBOL_SIZE + 16, this.littleEndian, `symbol ${index} size`, this.symtab.offset);
+  }
+
+  name(index: number): string {
+    return this.names.get(this.view.getUint32(index * SYMBOL_SIZE, this.littleEndian));
+  }
+
+  /**
+   * Whether the name is one of the assembler's local labels: ".L...", "LBB<digit>..." or
+   * "L<digit>..." (jump targets, which clang leaves as STT_NOTYPE symbols in code sections;
+   * objects have dozens). Read from the string table's bytes, without making the name.
+   */
+  isAssemblerLabel(index: number): boolean {
+    return this.names.isAssemblerLabel(this.view.getUint32(index * SYMBOL_SIZE, this.littleEndian));
+  }
+
+  /** Symbol `index` as an object (made once), or undefined past the end of the table. */
+  symbol(index: number): ElfSymbol | undefined {
+    if (!(index >= 0 && index < this.count)) return undefined;
+    let symbol = this.objects[index];
+    if (symbol === undefined) {
+      symbol = {
+        index,
+        name: this.name(index),
+        binding: this.binding(index),
+        type: this.type(index),
+        visibility: this.data[index * SYMBOL_SIZE + 5] & 0x3,
+        sectionIndex: this.sectionIndex(index),
+        value: this.value(index),
+        size: this.size(index),
+      };
+      this.objects[index] = symbol;
+    }
+    return symbol;
+  }
+
+  /** Every symbol as an object, in table order. */
+  all(): ElfSymbol[] {
+    const symbols: ElfSymbol[] = new Array(this.count);
+    for (let index = 0; index < this.count; index++) symbols[index] = this.symbol(index)!;
+    return symbols;
+  }
 }
 
 /** SHT_SYMTAB_SHNDX: one u32 section index per symbol. */

@@ -4,7 +4,7 @@
 
 import { SpecError } from "../common/errors.js";
 import { ProgramType } from "../common/uapi.js";
-import { SymbolBinding, SymbolType, isExecutable, type ElfFile, type ElfSymbol } from "../elf/index.js";
+import { SymbolBinding, SymbolType, isExecutable, type ElfFile, type ElfSymbol, type SymbolTable } from "../elf/index.js";
 import { decodeInstructions, type Instruction } from "../insn/instruction.js";
 import type { FunctionExtInfo } from "../btf/ext-info.js";
 import { INSN_SIZE } from "../insn/opcodes.js";
@@ -110,17 +110,22 @@ export class ProgramSpec {
 export function findFunctions(elf: ElfFile): Map<number, FunctionExtent[]> {
   const bySection = new Map<number, FunctionExtent[]>();
   const symbolsBySection = new Map<number, ElfSymbol[]>();
-  for (const symbol of elf.symbols) {
-    if (!isFunctionSymbol(symbol)) continue;
-    const section = elf.sections[symbol.sectionIndex];
+  // A scan of the table in place: only the function symbols become objects.
+  const table = elf.symbolTable;
+  for (let index = 1; index < table.count; index++) {
+    const type = table.type(index);
+    if (type !== SymbolType.FUNC && type !== SymbolType.NOTYPE) continue;
+    const section = elf.sections[table.sectionIndex(index)];
     if (section === undefined || !isExecutable(section)) continue;
+    if (!isFunctionSymbol(table, index)) continue;
+    const symbol = table.symbol(index)!;
     let list = symbolsBySection.get(section.index);
     if (list === undefined) symbolsBySection.set(section.index, (list = []));
     list.push(symbol);
   }
   for (const [index, symbols] of symbolsBySection) {
     const section = elf.sections[index];
-    symbols.sort((a, b) => a.value - b.value);
+    if (!isSortedByValue(symbols)) symbols.sort((a, b) => a.value - b.value);
     const extents: FunctionExtent[] = [];
     for (let i = 0; i < symbols.length; i++) {
       const symbol = symbols[i];
@@ -142,22 +147,16 @@ export function findFunctions(elf: ElfFile): Map<number, FunctionExtent[]> {
  * Functions are STT_FUNC. Clang before 9 left every symbol STT_NOTYPE, so untyped symbols
  * in code count too, except the assembler's jump labels (LBB0_3, .Ltmp1) that share that type.
  */
-function isFunctionSymbol(symbol: ElfSymbol): boolean {
-  if (symbol.name === "") return false;
-  if (symbol.type === SymbolType.FUNC) return true;
-  if (symbol.type !== SymbolType.NOTYPE) return false;
-  return symbol.binding !== SymbolBinding.LOCAL || !isAssemblerLabel(symbol.name);
+function isFunctionSymbol(table: SymbolTable, index: number): boolean {
+  const type = table.type(index);
+  if (type === SymbolType.FUNC) return table.name(index) !== "";
+  if (type !== SymbolType.NOTYPE) return false;
+  if (table.binding(index) === SymbolBinding.LOCAL && table.isAssemblerLabel(index)) return false;
+  return table.name(index) !== "";
 }
 
-/** ".L...", "LBB<digit>..." or "L<digit>...": the assembler's local labels (a character test; objects have dozens). */
-function isAssemblerLabel(name: string): boolean {
-  const first = name.charCodeAt(0);
-  if (first === 0x2e /* . */) return name.charCodeAt(1) === 0x4c /* L */;
-  if (first !== 0x4c /* L */) return false;
-  if (isDigit(name.charCodeAt(1))) return true;
-  return name.charCodeAt(1) === 0x42 /* B */ && name.charCodeAt(2) === 0x42 /* B */ && isDigit(name.charCodeAt(3));
+function isSortedByValue(symbols: readonly ElfSymbol[]): boolean {
+  for (let i = 1; i < symbols.length; i++) if (symbols[i].value < symbols[i - 1].value) return false;
+  return true;
 }
 
-function isDigit(code: number): boolean {
-  return code >= 0x30 && code <= 0x39;
-}

@@ -114,7 +114,7 @@ export function collectReferences(ctx: ReferenceContext, section: ElfSection, fu
 
 function relocationReference(ctx: ReferenceContext, fn: FunctionExtent, relocation: ElfRelocation, view: DataView): Reference {
   const insn = (relocation.offset - fn.start) / INSN_SIZE;
-  const symbol = ctx.elf.symbols[relocation.symbolIndex];
+  const symbol = ctx.elf.symbol(relocation.symbolIndex);
   if (!Number.isInteger(insn) || symbol === undefined) {
     throw new RelocationError(
       symbol === undefined ? `relocation names symbol ${relocation.symbolIndex}, which does not exist` : "relocation is not on an instruction boundary",

@@ -8,7 +8,7 @@ import { copyBytes } from "../common/slab.js";
 import { decodeAscii } from "../common/reader.js";
 import { parseBtf, parseBtfExt, extInfoForFunction, type Btf, type BtfExt } from "../btf/index.js";
 import { fixupDatasecs } from "../btf/fixup.js";
-import { EM_BPF, SectionFlags, SectionType, isExecutable, parseElf, type ElfFile, type ElfSection } from "../elf/index.js";
+import { EM_BPF, SectionFlags, SectionType, SymbolType, isExecutable, parseElf, type ElfFile, type ElfSection } from "../elf/index.js";
 import { readBtfMaps } from "../maps/btf-maps.js";
 import { readMapInitialValues } from "../maps/btf-map-values.js";
 import { readLegacyMaps } from "../maps/legacy-maps.js";
@@ -270,11 +270,18 @@ function objectBtf(elf: ElfFile, section: ElfSection, allocated: ReadonlyMap<str
       if (section === undefined) return undefined;
       if (symbolsBySection === undefined) {
         symbolsBySection = new Map();
-        for (const symbol of elf.symbols) {
-          if (symbol.name === "" || (elf.sections[symbol.sectionIndex]?.flags & SectionFlags.ALLOC) === 0) continue;
-          let byName = symbolsBySection.get(symbol.sectionIndex);
-          if (byName === undefined) symbolsBySection.set(symbol.sectionIndex, (byName = new Map()));
-          if (!byName.has(symbol.name)) byName.set(symbol.name, symbol.value);
+        const table = elf.symbolTable;
+        for (let index = 1; index < table.count; index++) {
+          // Variables are STT_OBJECT symbols of data sections (not the code's jump labels).
+          if (table.type(index) !== SymbolType.OBJECT) continue;
+          const sectionIndex = table.sectionIndex(index);
+          const section = elf.sections[sectionIndex];
+          if (section === undefined || (section.flags & SectionFlags.ALLOC) === 0 || isExecutable(section)) continue;
+          const name = table.name(index);
+          if (name === "") continue;
+          let byName = symbolsBySection.get(sectionIndex);
+          if (byName === undefined) symbolsBySection.set(sectionIndex, (byName = new Map()));
+          if (!byName.has(name)) byName.set(name, table.value(index));
         }
       }
       return symbolsBySection.get(section.index)?.get(variable);

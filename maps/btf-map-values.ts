@@ -24,7 +24,7 @@ export function readMapInitialValues(elf: ElfFile, section: ElfSection, btf: Btf
   const relocated = new Set<number>();
   for (const relocation of relocations) {
     const container = definitions.find((s) => relocation.offset >= s.value && relocation.offset < s.value + s.size);
-    const target = elf.symbols[relocation.symbolIndex];
+    const target = elf.symbol(relocation.symbolIndex);
     const part = container?.name ?? section.name;
     if (container === undefined || target === undefined) {
       throw new SpecError(`relocation at byte ${relocation.offset} of ${section.name} is not inside a map definition`, { part });
