@@ -145,23 +145,27 @@ export class RawMap {
     return count + (sink & 0);
   }
 
-  /** Reads the whole map with BPF_MAP_LOOKUP_BATCH, `chunk` at a time; returns the element count. */
-  lookupBatch(): number {
+  /**
+   * Reads the whole map with BPF_MAP_LOOKUP_BATCH, `chunk` at a time; returns the element
+   * count. "pairs" builds what BpfMap.lookupBatch returns ([key as number, value as bigint]
+   * per element, in one array): the floor for that call. "bytes" leaves the elements in the
+   * buffer, as C and BpfMap.lookupBatchChunks do.
+   */
+  lookupBatch(output: "pairs" | "bytes"): number {
     const v = this.#view;
     let total = 0;
-    let sink = 0n;
+    const pairs: [number, bigint][] = [];
     for (let first = true; ; first = false) {
       v.setBigUint64(BATCH, first ? 0n : BigInt(this.#base + IN_BATCH), true);
       v.setUint32(BATCH + 32, this.#chunk, true);
       const ret = syscall(SYS_bpf, BpfCommand.MAP_LOOKUP_BATCH, this.#base + BATCH, BATCH_ATTR_SIZE);
       const errno = ret < 0 ? koffi.errno() : 0;
       const count = v.getUint32(BATCH + 32, true);
-      for (let i = 0; i < count; i++) {
-        // Read each element as the caller would get it: key as number, value as bigint.
-        sink ^= BigInt(v.getUint32(KEYS + i * 4, true)) ^ v.getBigUint64(this.#valuesAt + i * 8, true);
+      if (output === "pairs") {
+        for (let i = 0; i < count; i++) pairs.push([v.getUint32(KEYS + i * 4, true), v.getBigUint64(this.#valuesAt + i * 8, true)]);
       }
       total += count;
-      if (errno === ENOENT) return total + Number(sink & 0n);
+      if (errno === ENOENT) return output === "pairs" ? pairs.length : total;
       if (ret < 0) failed("lookup_batch");
       v.setUint32(IN_BATCH, v.getUint32(OUT_BATCH, true), true);
     }

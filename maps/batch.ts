@@ -10,7 +10,7 @@
 // processed before it. A delete of a missing key is not an error for a BpfMap (delete()
 // returns false), so deleteBatch skips the missing key and carries on with the rest.
 
-import { SyscallError } from "../common/errors.js";
+import { SpecError, SyscallError } from "../common/errors.js";
 import { BpfCommand, UpdateFlags } from "../syscall/constants.js";
 import { MapBatchCall } from "../syscall/bpf-batch.js";
 import { bpfError } from "../syscall/bpf.js";
@@ -53,7 +53,8 @@ function batchSize<K, V>(target: BatchTarget<K, V>, options: BatchOptions): numb
 
 /**
  * One answer of a batch lookup: `count` keys and values back to back in the kernel's
- * layout, as views into the call's buffers, valid until the walk goes on.
+ * layout, as views of exactly those elements into the call's buffers, valid until the walk
+ * goes on (updateBatchBytes takes them as they are).
  */
 export interface BatchChunk {
   readonly count: number;
@@ -86,11 +87,7 @@ export function* lookupBatchChunks<K, V>(target: BatchTarget<K, V>, cmd: number,
         continue;
       }
       if (ret < 0 && ret !== -Errno.ENOENT) throw bpfError(cmd, -ret, { subject: target.part });
-      if (count > 0) {
-        const keys = batch.keys;
-        const values = batch.values!;
-        yield { count, keys: keys.bytes, keysView: keys.view, values: values.bytes, valuesView: values.view };
-      }
+      if (count > 0) yield chunkOf(batch, count, keyCodec.size, valueCodec.size);
       if (ret === -Errno.ENOENT) return;
       batch.advance();
       resume = true;
@@ -100,16 +97,28 @@ export function* lookupBatchChunks<K, V>(target: BatchTarget<K, V>, cmd: number,
   }
 }
 
+/** The first `count` keys and values of the call's buffers, as views of exactly that many elements. */
+function chunkOf(batch: MapBatchCall, count: number, keySize: number, valueSize: number): BatchChunk {
+  const keys = batch.keys.bytes.subarray(0, count * keySize);
+  const values = batch.values!.bytes.subarray(0, count * valueSize);
+  return {
+    count,
+    keys,
+    keysView: new DataView(keys.buffer, keys.byteOffset, keys.byteLength),
+    values,
+    valuesView: new DataView(values.buffer, values.byteOffset, values.byteLength),
+  };
+}
+
 /** The same walk, every element decoded into a [key, value] pair. */
 export function lookupBatch<K, V>(target: BatchTarget<K, V>, cmd: number, options: BatchOptions): Array<[K, V]> {
   const { keyCodec, valueCodec } = target;
+  const keySize = keyCodec.size;
+  const valueSize = valueCodec.size;
   const entries: Array<[K, V]> = [];
-  for (const chunk of lookupBatchChunks(target, cmd, options)) {
-    for (let i = 0; i < chunk.count; i++) {
-      entries.push([
-        keyCodec.decode(chunk.keys, chunk.keysView, i * keyCodec.size),
-        valueCodec.decode(chunk.values, chunk.valuesView, i * valueCodec.size),
-      ]);
+  for (const { count, keys, keysView, values, valuesView } of lookupBatchChunks(target, cmd, options)) {
+    for (let i = 0; i < count; i++) {
+      entries.push([keyCodec.decode(keys, keysView, i * keySize), valueCodec.decode(values, valuesView, i * valueSize)]);
     }
   }
   return entries;
@@ -120,24 +129,66 @@ export function updateBatch<K, V>(target: BatchTarget<K, V>, entries: Iterable<r
   const { keyCodec, valueCodec, part, keyPart, valuePart } = target;
   const capacity = batchSize(target, options);
   const batch = new MapBatchCall(target.fd, keyCodec.size, valueCodec.size, capacity);
-  const keys = batch.keys;
-  const values = batch.values!;
+  const { bytes: keyBytes, view: keyView } = batch.keys;
+  const { bytes: valueBytes, view: valueView } = batch.values!;
+  const keySize = keyCodec.size;
+  const valueSize = valueCodec.size;
+  const flags = { elemFlags: elemFlags(options) };
   let stored = 0;
   let filled = 0;
   const flush = (): void => {
     if (filled === 0) return;
-    const ret = batch.run(BpfCommand.MAP_UPDATE_BATCH, filled, { elemFlags: elemFlags(options) });
+    const ret = batch.run(BpfCommand.MAP_UPDATE_BATCH, filled, flags);
     stored += processed(batch, ret, filled);
     if (ret < 0) throw partialFailure(BpfCommand.MAP_UPDATE_BATCH, -ret, part, stored, "stored");
     filled = 0;
   };
   try {
-    for (const [key, value] of entries) {
-      keyCodec.encode(key, keys.bytes, keys.view, filled * keyCodec.size, keyPart);
-      valueCodec.encode(value, values.bytes, values.view, filled * valueCodec.size, valuePart);
+    // entry[0] and entry[1] rather than destructuring, which goes through the array's iterator.
+    for (const entry of entries) {
+      keyCodec.encode(entry[0], keyBytes, keyView, filled * keySize, keyPart);
+      valueCodec.encode(entry[1], valueBytes, valueView, filled * valueSize, valuePart);
       if (++filled === capacity) flush();
     }
     flush();
+    return stored;
+  } finally {
+    batch.free();
+  }
+}
+
+/**
+ * BPF_MAP_UPDATE_BATCH of entries already in the kernel's layout: `keys` holds n keys and
+ * `values` n values, back to back (what lookupBatchChunks hands out, or a table built in a
+ * typed array). Nothing is encoded; each chunk is one copy into the call's buffers and one
+ * syscall, which is what a C loop over bpf_map_update_batch does. Returns how many were stored.
+ */
+export function updateBatchBytes<K, V>(target: BatchTarget<K, V>, keyBytes: Uint8Array, valueBytes: Uint8Array, options: BatchOptions): number {
+  const { keyCodec, valueCodec, part } = target;
+  const keySize = keyCodec.size;
+  const valueSize = valueCodec.size;
+  const count = keySize === 0 ? 0 : keyBytes.byteLength / keySize;
+  if (!Number.isInteger(count) || valueBytes.byteLength !== count * valueSize) {
+    throw new SpecError(
+      `updateBatchBytes needs whole keys of ${keySize} bytes and as many values of ${valueSize} bytes ` +
+        `(got ${keyBytes.byteLength} bytes of keys and ${valueBytes.byteLength} bytes of values)`,
+      { part },
+    );
+  }
+  const capacity = batchSize(target, options);
+  const batch = new MapBatchCall(target.fd, keySize, valueSize, capacity);
+  const keys = batch.keys.bytes;
+  const values = batch.values!.bytes;
+  let stored = 0;
+  try {
+    for (let at = 0; at < count; at += capacity) {
+      const filled = Math.min(capacity, count - at);
+      keys.set(keyBytes.subarray(at * keySize, (at + filled) * keySize));
+      values.set(valueBytes.subarray(at * valueSize, (at + filled) * valueSize));
+      const ret = batch.run(BpfCommand.MAP_UPDATE_BATCH, filled, { elemFlags: elemFlags(options) });
+      stored += processed(batch, ret, filled);
+      if (ret < 0) throw partialFailure(BpfCommand.MAP_UPDATE_BATCH, -ret, part, stored, "stored");
+    }
     return stored;
   } finally {
     batch.free();

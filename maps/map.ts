@@ -25,7 +25,7 @@ import { possibleCpus } from "../syscall/cpus.js";
 import { Errno } from "../syscall/errno.js";
 import type { Fd } from "../syscall/fd.js";
 import { mapInfo, type MapInfoResult } from "../syscall/info.js";
-import { deleteBatch, lookupBatch, lookupBatchChunks, updateBatch, type BatchChunk, type BatchOptions } from "./batch.js";
+import { deleteBatch, lookupBatch, lookupBatchChunks, updateBatch, updateBatchBytes, type BatchChunk, type BatchOptions } from "./batch.js";
 import { defaultCodec, perCpuCodec, type Codec, type MapValue, type Scalar } from "./codec.js";
 
 /** What a BpfMap needs to know about the kernel map behind its Fd. */
@@ -242,21 +242,15 @@ export class BpfMap<K = Scalar, V = MapValue> {
    * hash map while iterating makes the kernel start over from the first key; to delete
    * while walking, collect the keys first or use deleteBatch().
    */
-  *keys(): IterableIterator<K> {
+  keys(): IterableIterator<K> {
     // Each walk has its own native cursor: lookups and other walks in the loop cannot move it.
     this.#ready();
-    const cursor = new NextKeyCursor(this.fd.raw, this.keySize);
-    try {
-      for (;;) {
-        this.#ready();
-        const ret = cursor.step();
-        if (ret === -Errno.ENOENT) return;
-        if (ret < 0) throw this.#error(BpfCommand.MAP_GET_NEXT_KEY, ret);
-        yield this.keyCodec.decode(cursor.key, cursor.keyView, 0);
-      }
-    } finally {
-      cursor.free();
-    }
+    return new KeyWalk(
+      new NextKeyCursor(this.fd.raw, this.keySize),
+      this.keyCodec,
+      () => void this.#ready(),
+      (ret) => this.#error(BpfCommand.MAP_GET_NEXT_KEY, ret),
+    );
   }
 
   /** [key, value] pairs; a key deleted between the two steps is skipped. */
@@ -296,6 +290,15 @@ export class BpfMap<K = Scalar, V = MapValue> {
    */
   updateBatch(entries: Iterable<readonly [K, V]>, options: BatchOptions = {}): number {
     return updateBatch(this.#batchTarget(), entries, options);
+  }
+
+  /**
+   * Stores entries given as raw bytes in the kernel's layout: `keys` holds n keys and
+   * `values` n values, back to back (as lookupBatchChunks yields them). Nothing is encoded,
+   * so large tables load at C speed. Returns how many were stored.
+   */
+  updateBatchBytes(keys: Uint8Array, values: Uint8Array, options: BatchOptions = {}): number {
+    return updateBatchBytes(this.#batchTarget(), keys, values, options);
   }
 
   /** Deletes `keys` with BPF_MAP_DELETE_BATCH; missing keys are skipped; returns how many were deleted. */
@@ -389,5 +392,58 @@ function adopt<T>(fd: Fd, make: () => T): T {
   } catch (error) {
     fd.close();
     throw error;
+  }
+}
+
+/**
+ * One walk over a map's keys (BpfMap.keys). A hand-written iterator rather than a generator:
+ * a key costs one syscall, and the generator protocol added a tenth to that (bench/maps,
+ * iterate). It hands back the same result object each step, which the iterator protocol
+ * allows. The cursor's native block is freed at the end, on break (return), or on error.
+ */
+class KeyWalk<K> implements IterableIterator<K> {
+  readonly #result: IteratorResult<K> = { done: false, value: undefined as K };
+  #cursor: NextKeyCursor | undefined;
+
+  constructor(
+    cursor: NextKeyCursor,
+    private readonly codec: Codec<K>,
+    private readonly ready: () => void,
+    private readonly fail: (ret: number) => Error,
+  ) {
+    this.#cursor = cursor;
+  }
+
+  next(): IteratorResult<K> {
+    const cursor = this.#cursor;
+    if (cursor === undefined) return { done: true, value: undefined };
+    try {
+      this.ready();
+    } catch (error) {
+      this.#finish();
+      throw error;
+    }
+    const ret = cursor.step();
+    if (ret < 0) {
+      this.#finish();
+      if (ret === -Errno.ENOENT) return { done: true, value: undefined };
+      throw this.fail(ret);
+    }
+    this.#result.value = this.codec.decode(cursor.key, cursor.keyView, 0);
+    return this.#result;
+  }
+
+  return(): IteratorResult<K> {
+    this.#finish();
+    return { done: true, value: undefined };
+  }
+
+  [Symbol.iterator](): IterableIterator<K> {
+    return this;
+  }
+
+  #finish(): void {
+    this.#cursor?.free();
+    this.#cursor = undefined;
   }
 }

@@ -240,36 +240,31 @@ export class NextKeyCursor {
   readonly key: Uint8Array;
   readonly keyView: DataView;
   readonly #block: NativeBuffer;
-  readonly #keyAt: number;
-  readonly #nextAt: number;
-  readonly #keySize: number;
   #started = false;
 
   constructor(mapFd: number, keySize: number) {
-    const attrSize = offsetofend(MapElemAttr.next_key);
-    this.#keySize = keySize;
-    this.#keyAt = align8(attrSize);
-    this.#nextAt = this.#keyAt + align8(keySize);
-    this.#block = new NativeBuffer(this.#nextAt + align8(keySize));
+    // One key buffer serves as both attr.key and attr.next_key: map_get_next_key
+    // (kernel/bpf/syscall.c) copies the key in before it writes the next key out, so each
+    // step leaves the key for the following step in place, with nothing to copy in between.
+    const keyAt = align8(offsetofend(MapElemAttr.next_key));
+    this.#block = new NativeBuffer(keyAt + align8(keySize));
     const { view, bytes, address } = this.#block;
     view.setUint32(MapElemAttr.map_fd.offset, mapFd, true);
     writeU64(view, MapElemAttr.key.offset, 0); // NULL: start from the first key
-    writeU64(view, MapElemAttr.next_key.offset, address + this.#nextAt);
-    this.key = bytes.subarray(this.#keyAt, this.#keyAt + keySize);
-    this.keyView = new DataView(bytes.buffer, bytes.byteOffset + this.#keyAt, keySize);
+    writeU64(view, MapElemAttr.next_key.offset, address + keyAt);
+    this.key = bytes.subarray(keyAt, keyAt + keySize);
+    this.keyView = new DataView(bytes.buffer, bytes.byteOffset + keyAt, keySize);
   }
 
   /** The next key into `key`; 0, or -ENOENT after the last key, or another -errno. */
   step(): number {
     const ret = sysBpf(BpfCommand.MAP_GET_NEXT_KEY, this.#block.address, offsetofend(MapElemAttr.next_key));
-    if (ret < 0) return ret;
-    const { bytes, view, address } = this.#block;
-    bytes.copyWithin(this.#keyAt, this.#nextAt, this.#nextAt + this.#keySize);
-    if (!this.#started) {
-      writeU64(view, MapElemAttr.key.offset, address + this.#keyAt);
+    if (ret === 0 && !this.#started) {
+      // From now on the key to continue from is the one just written.
+      writeU64(this.#block.view, MapElemAttr.key.offset, this.#block.address + (this.key.byteOffset - this.#block.bytes.byteOffset));
       this.#started = true;
     }
-    return 0;
+    return ret;
   }
 
   free(): void {
