@@ -240,7 +240,9 @@ export class BpfMap<K = Scalar, V = MapValue> {
   /**
    * The keys, in the kernel's order (BPF_MAP_GET_NEXT_KEY). Deleting the current key of a
    * hash map while iterating makes the kernel start over from the first key; to delete
-   * while walking, collect the keys first or use deleteBatch().
+   * while walking, collect the keys first or use deleteBatch(). (Calling next() by hand: each
+   * step returns the same result object, so read its value before the next step; for...of,
+   * spreading and Array.from do.)
    */
   keys(): IterableIterator<K> {
     // Each walk has its own native cursor: lookups and other walks in the loop cannot move it.
