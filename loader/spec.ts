@@ -179,7 +179,8 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Obje
  * The ObjectSpec parseObject returns. A class, not an object literal with getters: V8 builds
  * a literal with accessors through a slow path on every call, and (measured in bench/parse)
  * its garbage then survives young-generation collections, which tripled the time of a parse.
- * Its caches are #private, so that comparing or spreading specs sees only their contents.
+ * Its caches are ordinary (TypeScript-private) fields, not #private ones, so that an object
+ * made with Object.create(spec) to override a field still reaches them through its prototype.
  */
 class ParsedObjectSpec implements ObjectSpec {
   name: string;
@@ -191,10 +192,10 @@ class ParsedObjectSpec implements ObjectSpec {
   kernelVersion: number;
   littleEndian: boolean;
   btfExt: Uint8Array | undefined;
-  readonly #bytes: Uint8Array;
-  readonly #getBtf: () => Btf | undefined;
-  #sha1Hex: string | undefined;
-  #variablesByName: Map<string, VariableSpec> | undefined;
+  private readonly bytes: Uint8Array;
+  private readonly getBtf: () => Btf | undefined;
+  private sha1Hex: string | undefined;
+  private variablesByName: Map<string, VariableSpec> | undefined;
 
   constructor(init: Omit<ParsedObjectSpec, "sha1" | "btf" | "variables"> & { bytes: Uint8Array; getBtf: () => Btf | undefined }) {
     this.name = init.name;
@@ -206,20 +207,20 @@ class ParsedObjectSpec implements ObjectSpec {
     this.kernelVersion = init.kernelVersion;
     this.littleEndian = init.littleEndian;
     this.btfExt = init.btfExt;
-    this.#bytes = init.bytes;
-    this.#getBtf = init.getBtf;
+    this.bytes = init.bytes;
+    this.getBtf = init.getBtf;
   }
 
   get sha1(): string {
-    return (this.#sha1Hex ??= createHash("sha1").update(this.#bytes).digest("hex"));
+    return (this.sha1Hex ??= createHash("sha1").update(this.bytes).digest("hex"));
   }
 
   get btf(): Btf | undefined {
-    return this.#getBtf();
+    return this.getBtf();
   }
 
   get variables(): ReadonlyMap<string, VariableSpec> {
-    return (this.#variablesByName ??= readVariables(this.#getBtf(), this.dataSections));
+    return (this.variablesByName ??= readVariables(this.getBtf(), this.dataSections));
   }
 }
 
