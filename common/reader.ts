@@ -17,7 +17,8 @@ const elfOutOfBounds: OutOfBoundsError = (message, offset, region) =>
 
 export class ByteReader {
   readonly bytes: Uint8Array;
-  readonly view: DataView;
+  /** Made on the first read that needs it: many readers only hand out views or strings. */
+  #view: DataView | undefined;
   readonly littleEndian: boolean;
   /** Name of the region (e.g. a section name) used in error messages. */
   readonly region: string | undefined;
@@ -33,13 +34,16 @@ export class ByteReader {
     options: { region?: string; base?: number; outOfBounds?: OutOfBoundsError } = {},
   ) {
     this.bytes = bytes;
-    // Node Buffers are often views into a shared pool: honour byteOffset.
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.littleEndian = littleEndian;
     this.region = options.region;
     this.base = options.base ?? 0;
     this.outOfBounds = options.outOfBounds ?? elfOutOfBounds;
     this.byteLength = bytes.byteLength;
+  }
+
+  get view(): DataView {
+    // Node Buffers are often views into a shared pool: honour byteOffset.
+    return (this.#view ??= new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength));
   }
 
   get length(): number {
