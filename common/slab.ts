@@ -6,42 +6,50 @@
 // buffers (its private copy, the BTF type index), and a microsecond each is a large share of
 // the 4 to 20 us libbpf needs to open the same object. So small buffers are views into a
 // shared 256 KiB slab instead, the way Node's Buffer pool serves Buffer.allocUnsafe: each
-// piece is fresh (a slab is never reused), zero-filled (a new ArrayBuffer is), and aligned
-// to 8 bytes so that Uint32Array and BigUint64Array views of it work.
+// piece is fresh (a slab is never reused), filled (a copy) or zeroed when handed out, and
+// aligned to 8 bytes so that Uint32Array and BigUint64Array views of it work.
 //
 // The price: a slab stays alive while any view into it does, so a long-lived small spec can
 // keep up to 256 KiB reachable. Buffers larger than MAX_PIECE get an ArrayBuffer of their own.
 
+import { Buffer } from "node:buffer";
+
 const SLAB_SIZE = 256 * 1024;
 const MAX_PIECE = 64 * 1024;
 
-let slab = new ArrayBuffer(0);
+let current = new ArrayBuffer(0);
 let used = 0;
 
 /** A fresh, zero-filled Uint8Array of `length` bytes, 8-byte aligned. */
 export function allocateBytes(length: number): Uint8Array {
   if (length > MAX_PIECE) return new Uint8Array(length);
   const start = reserve(length);
-  return new Uint8Array(slab, start, length);
+  return new Uint8Array(current, start, length).fill(0);
 }
 
 /** A fresh, zero-filled Uint32Array of `length` words. */
 export function allocateWords(length: number): Uint32Array {
   if (length * 4 > MAX_PIECE) return new Uint32Array(length);
   const start = reserve(length * 4);
-  return new Uint32Array(slab, start, length);
+  return new Uint32Array(current, start, length).fill(0);
 }
 
 /** A private copy of `bytes`. */
 export function copyBytes(bytes: Uint8Array): Uint8Array {
-  const copy = allocateBytes(bytes.byteLength);
+  const length = bytes.byteLength;
+  if (length > MAX_PIECE) return new Uint8Array(bytes);
+  const start = reserve(length);
+  const copy = new Uint8Array(current, start, length);
   copy.set(bytes);
   return copy;
 }
 
+/** Where `length` bytes start in the current slab, after starting a new slab if they do not fit. */
 function reserve(length: number): number {
-  if (used + length > slab.byteLength) {
-    slab = new ArrayBuffer(SLAB_SIZE);
+  if (used + length > current.byteLength) {
+    // Uninitialized memory (malloc, not calloc): every piece is overwritten or zeroed as it
+    // is handed out, and zeroing 256 KiB that copies overwrite anyway is most of a slab's cost.
+    current = Buffer.allocUnsafeSlow(SLAB_SIZE).buffer;
     used = 0;
   }
   const start = used;
