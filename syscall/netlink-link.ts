@@ -12,7 +12,9 @@
 //
 // then attributes: IFLA_IFNAME (string), IFLA_EXT_MASK (u32), IFLA_XDP (nested), ...
 
+import bin from "typed-binary";
 import { NetlinkError, SyscallError } from "../common/errors.js";
+import { readRecord, writeRecord } from "../common/layouts.js";
 import { Errno } from "./errno.js";
 import {
   HOST_LITTLE_ENDIAN, malformed, NetlinkAttributes, NetlinkWriter, NLM_F_DUMP, type NetlinkMessage,
@@ -26,6 +28,16 @@ export const RTM_SETLINK = 19;
 
 export const IFINFOMSG_SIZE = 16;
 
+/** struct ifinfomsg, drawn above. */
+export const IfInfoMsg = bin.object({
+  family: bin.u8,
+  pad: bin.u8,
+  type: bin.u16,
+  index: bin.i32,
+  flags: bin.u32,
+  change: bin.u32,
+});
+
 export const IFLA_IFNAME = 3;
 export const IFLA_EXT_MASK = 29;
 export const IFLA_XDP = 43;
@@ -35,8 +47,8 @@ export const RTEXT_FILTER_SKIP_STATS = 1 << 3;
 
 /** A link request whose ifinfomsg names `ifindex` (0 for a dump). */
 export function linkRequest(type: number, flags: number, ifindex: number): NetlinkWriter {
-  return new NetlinkWriter(type, flags).header(IFINFOMSG_SIZE, (view, offset) => {
-    view.setInt32(offset + 4, ifindex, HOST_LITTLE_ENDIAN); // ifi_index
+  return new NetlinkWriter(type, flags).header(IFINFOMSG_SIZE, (bytes, offset) => {
+    writeRecord(IfInfoMsg, bytes, offset, HOST_LITTLE_ENDIAN, { family: 0 /* AF_UNSPEC */, pad: 0, type: 0, index: ifindex, flags: 0, change: 0 });
   });
 }
 
@@ -51,7 +63,7 @@ export function parseLink(message: NetlinkMessage): LinkMessage {
   if (message.type !== RTM_NEWLINK) throw malformed(`expected RTM_NEWLINK, got message type ${message.type}`);
   if (message.payload.length < IFINFOMSG_SIZE) throw malformed("RTM_NEWLINK shorter than struct ifinfomsg");
   const p = message.payload;
-  const ifindex = new DataView(p.buffer, p.byteOffset, p.byteLength).getInt32(4, HOST_LITTLE_ENDIAN);
+  const ifindex = readRecord(IfInfoMsg, p, 0, HOST_LITTLE_ENDIAN).index;
   const attributes = new NetlinkAttributes(p.subarray(IFINFOMSG_SIZE), `link ${ifindex}`);
   return { ifindex, name: attributes.string(IFLA_IFNAME) ?? "", attributes };
 }

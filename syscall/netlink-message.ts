@@ -24,7 +24,9 @@
 //                      └─ IFLA_XDP_FLAGS u32
 
 import { endianness } from "node:os";
+import bin from "typed-binary";
 import { NetlinkError } from "../common/errors.js";
+import { readRecord, writeRecord } from "../common/layouts.js";
 import { ByteReader } from "../common/reader.js";
 import { errnoName } from "./errno.js";
 
@@ -54,6 +56,23 @@ export const NLM_F_ACK_TLVS = 0x200; // in an ACK: extended-ack attributes follo
 /** Netlink integers are in the byte order of the host. */
 export const HOST_LITTLE_ENDIAN = endianness() === "LE";
 
+/** struct nlmsghdr, drawn above. */
+export const NlMsgHdr = bin.object({
+  len: bin.u32,
+  type: bin.u16,
+  flags: bin.u16,
+  seq: bin.u32,
+  pid: bin.u32,
+});
+
+/** struct nlmsgerr (<linux/netlink.h>): the payload of NLMSG_ERROR. */
+export const NlMsgErr = bin.object({
+  /** 0 for an ACK, else a negative errno. */
+  error: bin.i32,
+  /** The header of the request this answers (then its payload, unless NLM_F_CAPPED). */
+  msg: NlMsgHdr,
+});
+
 export function nlmsgAlign(length: number): number {
   return (length + NLMSG_ALIGNTO - 1) & ~(NLMSG_ALIGNTO - 1);
 }
@@ -69,7 +88,7 @@ const textEncoder = new TextEncoder();
  * nested attributes written by a callback so their lengths are filled in on the way out:
  *
  *   new NetlinkWriter(RTM_SETLINK, 0)
- *     .header(IFINFOMSG_SIZE, (v, o) => v.setInt32(o + 4, ifindex, true))
+ *     .header(IFINFOMSG_SIZE, (bytes, offset) => writeRecord(IfInfoMsg, bytes, offset, ...))
  *     .nested(IFLA_XDP, (n) => n.s32(IFLA_XDP_FD, fd).u32(IFLA_XDP_FLAGS, flags));
  */
 export class NetlinkWriter {
@@ -87,9 +106,9 @@ export class NetlinkWriter {
   }
 
   /** The fixed family header after nlmsghdr: `size` zeroed bytes that `fill` may write into. */
-  header(size: number, fill: (view: DataView, offset: number) => void = () => {}): this {
+  header(size: number, fill: (bytes: Uint8Array, offset: number) => void = () => {}): this {
     const offset = this.reserve(nlmsgAlign(size));
-    fill(this.view, offset);
+    fill(this.bytes, offset);
     return this;
   }
 
@@ -143,12 +162,8 @@ export class NetlinkWriter {
 
   /** The finished message with nlmsg_len, flags, seq and pid filled in; a view of the writer's buffer. */
   finish(seq: number, extraFlags = 0): Uint8Array {
-    const v = this.view;
-    v.setUint32(0, this.length, HOST_LITTLE_ENDIAN);
-    v.setUint16(4, this.type, HOST_LITTLE_ENDIAN);
-    v.setUint16(6, this.flags | extraFlags, HOST_LITTLE_ENDIAN);
-    v.setUint32(8, seq, HOST_LITTLE_ENDIAN);
-    v.setUint32(12, 0, HOST_LITTLE_ENDIAN); // nlmsg_pid 0: the kernel fills in the sender
+    // nlmsg_pid 0: the kernel fills in the sender.
+    writeRecord(NlMsgHdr, this.bytes, 0, HOST_LITTLE_ENDIAN, { len: this.length, type: this.type, flags: this.flags | extraFlags, seq, pid: 0 });
     return this.bytes.subarray(0, this.length);
   }
 
@@ -204,13 +219,14 @@ export function splitMessages(datagram: Uint8Array): NetlinkMessage[] {
   const messages: NetlinkMessage[] = [];
   let offset = 0;
   while (offset + NLMSG_HDRLEN <= datagram.length) {
-    const length = r.u32(offset);
+    const header = readRecord(NlMsgHdr, datagram, offset, HOST_LITTLE_ENDIAN);
+    const length = header.len;
     if (length < NLMSG_HDRLEN) throw malformed(`nlmsg_len ${length} at byte ${offset} is shorter than the header`);
     messages.push({
-      type: r.u16(offset + 4),
-      flags: r.u16(offset + 6),
-      seq: r.u32(offset + 8),
-      portId: r.u32(offset + 12),
+      type: header.type,
+      flags: header.flags,
+      seq: header.seq,
+      portId: header.pid,
       payload: r.slice(offset + NLMSG_HDRLEN, length - NLMSG_HDRLEN, "message payload"),
     });
     offset += nlmsgAlign(length);

@@ -21,12 +21,13 @@
 // NLMSG_DONE carries the same attributes after its int error when a dump fails.
 
 import { NetlinkError, SyscallError } from "../common/errors.js";
+import { readRecord } from "../common/layouts.js";
 import { errnoName, Errno } from "./errno.js";
 import { ownFd, type Fd } from "./fd.js";
 import {
   HOST_LITTLE_ENDIAN, malformed, NetlinkAttributes, NetlinkWriter, NLM_F_ACK, NLM_F_ACK_TLVS,
   NLM_F_CAPPED, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN,
-  NLMSG_NOOP, NLMSG_OVERRUN, nlmsgAlign, splitMessages, type NetlinkMessage,
+  NLMSG_NOOP, NLMSG_OVERRUN, NlMsgErr, nlmsgAlign, splitMessages, type NetlinkMessage,
 } from "./netlink-message.js";
 import * as sock from "./socket.js";
 
@@ -237,11 +238,11 @@ export interface KernelError {
 export function readError(message: NetlinkMessage, request: Uint8Array): KernelError | undefined {
   const payload = message.payload;
   if (payload.length < 4 + NLMSG_HDRLEN) throw malformed("NLMSG_ERROR shorter than struct nlmsgerr");
-  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-  const errno = -view.getInt32(0, HOST_LITTLE_ENDIAN);
+  const { error, msg: echoed } = readRecord(NlMsgErr, payload, 0, HOST_LITTLE_ENDIAN);
+  const errno = -error;
   if (errno === 0) return undefined;
   // The echoed request is only the header when capped; otherwise its whole (aligned) length.
-  const echoedLength = message.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : nlmsgAlign(view.getUint32(4, HOST_LITTLE_ENDIAN));
+  const echoedLength = message.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : nlmsgAlign(echoed.len);
   const tlvs = message.flags & NLM_F_ACK_TLVS ? payload.subarray(Math.min(payload.length, 4 + echoedLength)) : undefined;
   return withExtAck({ errno }, tlvs, request);
 }

@@ -6,6 +6,8 @@
 
 import { describe, expect, it } from "vitest";
 import { BpfRelocationType, SectionType, SymbolType, parseElf, type ElfFile } from "../elf/index.js";
+import { ELF_IDENT_SIZE, ElfHeader } from "../elf/layouts.js";
+import { readRecord } from "../common/layouts.js";
 import {
   allObjects,
   ciliumObject,
@@ -60,6 +62,18 @@ function checkObject(object: TestObject): void {
       expect(elf.type).toBe(parseInt(/\(0x([0-9a-f]+)\)/.exec(oracle.header.Type)![1]!, 16));
       expect(elf.sections.length).toBe(Number(oracle.header.SectionHeaderCount));
       expect(elf.sections.length).toBe(oracle.sections.length);
+    });
+
+    it("header: parseElf's fixed-offset reads agree with the typed-binary ElfHeader schema", () => {
+      const header = readRecord(ElfHeader, bytes, ELF_IDENT_SIZE, elf.littleEndian);
+      expect({ machine: elf.machine, type: elf.type, sections: elf.sections.length }).toEqual({
+        machine: header.machine,
+        type: header.type,
+        sections: header.shnum,
+      });
+      expect(header.shentsize).toBe(64);
+      expect(Number(header.shoff)).toBe(Number(oracle.header.SectionHeaderOffset));
+      expect(header.shstrndx).toBe(Number(oracle.header.StringTableSectionIndex));
     });
 
     it("sections: name, type, flags, offset, size, link, info, alignment, entry size", () => {

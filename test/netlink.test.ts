@@ -18,6 +18,8 @@ import {
 } from "../syscall/netlink-message.js";
 import { NetlinkSocket, readDone, readError } from "../syscall/netlink.js";
 import { withNetns } from "../syscall/netns.js";
+import { writeRecord } from "../common/layouts.js";
+import { IfInfoMsg } from "../syscall/netlink-link.js";
 import { NetnsPair, skipWithoutRoot } from "./helpers/netns.js";
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
@@ -26,7 +28,7 @@ const fdCount = () => readdirSync("/proc/self/fd").length;
 describe("NetlinkWriter", () => {
   it("writes nlmsghdr, the family header and a nested attribute, all 4-byte aligned", () => {
     const bytes = new NetlinkWriter(19, 0)
-      .header(16, (v, o) => v.setInt32(o + 4, 7, true))
+      .header(16, (bytes, offset) => writeRecord(IfInfoMsg, bytes, offset, true, { family: 0, pad: 0, type: 0, index: 7, flags: 0, change: 0 }))
       .nested(43, (n) => n.s32(1, -1).u32(3, 2))
       .finish(0x01020304, 0x5);
     expect(hex(bytes)).toBe(
