@@ -139,7 +139,7 @@ export class Btf {
    * change kinds may be rewritten: the index is not rebuilt.
    */
   reread(id: number): void {
-    this.decoded[id] = undefined;
+    if (this.decoded[id] !== undefined) this.decoded[id] = undefined;
   }
 
   /** Byte offset of one of this BTF's own type records within `bytes` (for in-place fixups). */
