@@ -136,6 +136,11 @@ export function freezeMap(mapFd: Fd | number, subject?: string): void {
  *     [next attr: map_fd, key -> key or NULL, next_key -> nextKey]
  *     [key][value][nextKey]
  */
+/** Attr sizes of the element commands, computed once: they are passed on every call. */
+const ELEM_ATTR_SIZE = offsetofend(MapElemAttr.flags);
+const DELETE_ATTR_SIZE = offsetofend(MapElemAttr.key);
+const NEXT_KEY_ATTR_SIZE = offsetofend(MapElemAttr.next_key);
+
 export class MapElemCalls {
   readonly key: Uint8Array;
   readonly keyView: DataView;
@@ -190,7 +195,7 @@ export class MapElemCalls {
   delete(): number {
     // The kernel refuses (EINVAL) any non-zero byte after the last field a command reads,
     // and DELETE reads only map_fd and key: the block is passed cut after `key`.
-    return sysBpf(BpfCommand.MAP_DELETE_ELEM, this.#elem, offsetofend(MapElemAttr.key));
+    return sysBpf(BpfCommand.MAP_DELETE_ELEM, this.#elem, DELETE_ATTR_SIZE);
   }
 
   /** BPF_MAP_LOOKUP_AND_DELETE_ELEM of `key` into `value` (queues and stacks: no key). */
@@ -204,7 +209,7 @@ export class MapElemCalls {
       writeU64(this.#block.view, offsetofend(MapElemAttr.flags) + MapElemAttr.key.offset, first ? 0 : this.#keyAddress);
       this.#nextFromFirst = first;
     }
-    return sysBpf(BpfCommand.MAP_GET_NEXT_KEY, this.#next, offsetofend(MapElemAttr.next_key));
+    return sysBpf(BpfCommand.MAP_GET_NEXT_KEY, this.#next, NEXT_KEY_ATTR_SIZE);
   }
 
   get freed(): boolean {
@@ -221,7 +226,7 @@ export class MapElemCalls {
       writeU64(this.#block.view, MapElemAttr.flags.offset, flags);
       this.#flags = flags;
     }
-    return sysBpf(cmd, this.#elem, offsetofend(MapElemAttr.flags));
+    return sysBpf(cmd, this.#elem, ELEM_ATTR_SIZE);
   }
 }
 
@@ -258,7 +263,7 @@ export class NextKeyCursor {
 
   /** The next key into `key`; 0, or -ENOENT after the last key, or another -errno. */
   step(): number {
-    const ret = sysBpf(BpfCommand.MAP_GET_NEXT_KEY, this.#block.address, offsetofend(MapElemAttr.next_key));
+    const ret = sysBpf(BpfCommand.MAP_GET_NEXT_KEY, this.#block.address, NEXT_KEY_ATTR_SIZE);
     if (ret === 0 && !this.#started) {
       // From now on the key to continue from is the one just written.
       writeU64(this.#block.view, MapElemAttr.key.offset, this.#block.address + (this.key.byteOffset - this.#block.bytes.byteOffset));
