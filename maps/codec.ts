@@ -102,11 +102,16 @@ export function u64Codec(): Codec<bigint> {
   } as Codec<bigint>;
 }
 
+const UINT_CODECS: Partial<Record<1 | 2 | 4, Codec<number>>> = {};
+let U64_CODEC: Codec<bigint> | undefined;
+
 /** The codec tsbpf uses when none is given: numbers for 1/2/4 bytes, bigint for 8, bytes otherwise. */
 export function defaultCodec(size: number, options: { raw?: boolean } = {}): Codec<Scalar> {
   if (options.raw === true) return bytesCodec(size) as Codec<Scalar>;
-  if (size === 1 || size === 2 || size === 4) return uintCodec(size) as Codec<Scalar>;
-  if (size === 8) return u64Codec() as Codec<Scalar>;
+  // One shared codec per integer size: every map then calls the same decode and encode
+  // functions, which V8 can inline into the loops that call them (batches, walks).
+  if (size === 1 || size === 2 || size === 4) return (UINT_CODECS[size] ??= uintCodec(size)) as Codec<Scalar>;
+  if (size === 8) return (U64_CODEC ??= u64Codec()) as Codec<Scalar>;
   return bytesCodec(size) as Codec<Scalar>;
 }
 
