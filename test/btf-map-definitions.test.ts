@@ -1,0 +1,107 @@
+// BTF-defined map definitions (maps/btf-maps.ts) on BTF built by hand: every attribute form,
+// typedefs and qualifiers on the way, and the message for each malformed definition. The
+// definitions are read from raw BTF records (Btf.memberAt, referencedType, arrayOf), so the
+// same cases check those readers too.
+import { describe, expect, it } from "vitest";
+import { SpecError, BtfError } from "../common/errors.js";
+import { MapType } from "../common/uapi.js";
+import { BtfBuilder } from "../btf/builder.js";
+import { parseBtf, type Btf } from "../btf/parse.js";
+import { readBtfMaps } from "../maps/btf-maps.js";
+
+/** One map named `name` whose definition struct has `members` (each built by `member(b)`). */
+function mapBtf(members: (b: BtfBuilder, int: number) => { name: string; type: number }[]): Btf {
+  const b = new BtfBuilder();
+  const int = b.addInt("int", 4, { signed: true });
+  const list = members(b, int);
+  const struct = b.addStruct("", list.length * 8, list.map((m, i) => ({ ...m, bitOffset: i * 64 })));
+  const variable = b.addVar("stats", struct);
+  b.addDatasec(".maps", list.length * 8, [{ type: variable, offset: 0, size: list.length * 8 }]);
+  return parseBtf(b.build());
+}
+
+/** `__uint(name, value)`: int (*name)[value]. */
+const uint = (b: BtfBuilder, int: number, name: string, value: number) => ({ name, type: b.addPtr(b.addArray(int, int, value)) });
+
+describe("BTF map definitions", () => {
+  it("reads __uint and __type attributes, through typedefs and qualifiers", () => {
+    const btf = mapBtf((b, int) => {
+      const u32 = b.addTypedef("__u32", b.addInt("unsigned int", 4));
+      const counter = b.addStruct("counter", 16, [
+        { name: "packets", type: b.addInt("long long unsigned int", 8), bitOffset: 0 },
+        { name: "bytes", type: b.addInt("unsigned long", 8), bitOffset: 64 },
+      ]);
+      return [
+        uint(b, int, "type", MapType.HASH),
+        // A typedef'd, const pointer: resolved before the pointer test.
+        { name: "max_entries", type: b.addConst(b.addTypedef("entries_t", b.addPtr(b.addTypedef("arr_t", b.addArray(int, int, 1024))))) },
+        { name: "key", type: b.addPtr(u32) },
+        { name: "value", type: b.addPtr(b.addVolatile(counter)) },
+        uint(b, int, "map_flags", 1),
+        uint(b, int, "pinning", 1),
+      ];
+    });
+    const [map] = readBtfMaps(btf);
+    expect(map).toMatchObject({
+      name: "stats", type: MapType.HASH, maxEntries: 1024, keySize: 4, valueSize: 16, flags: 1, pinning: "by-name", source: "btf",
+    });
+    expect(btf.type(map.keyTypeId)).toMatchObject({ kind: "typedef", name: "__u32" });
+  });
+
+  it("names what is wrong with a definition", () => {
+    const message = (members: (b: BtfBuilder, int: number) => { name: string; type: number }[]) => {
+      try {
+        readBtfMaps(mapBtf(members));
+      } catch (error) {
+        expect(error).toBeInstanceOf(SpecError);
+        return (error as Error).message;
+      }
+      throw new Error("no error");
+    };
+    expect(message((b, int) => [{ name: "type", type: int }])).toMatch(/attribute "type" must be a pointer \(use __uint, __type or __array\), found int/);
+    expect(message((b, int) => [{ name: "max_entries", type: b.addPtr(int) }])).toMatch(
+      /attribute "max_entries" must be declared with __uint\(\) \(a pointer to an array\), found a pointer to int/,
+    );
+    expect(message((b, int) => [uint(b, int, "colour", 3)])).toMatch(/unknown map attribute "colour"/);
+    expect(message((b, int) => [{ name: "key", type: b.addPtr(b.addInt("unsigned int", 4)) }, uint(b, int, "key_size", 8)])).toMatch(
+      /key size is declared twice with different values \(4 and 8\)/,
+    );
+  });
+
+  it("refuses a map variable whose type is not a struct", () => {
+    const b = new BtfBuilder();
+    const int = b.addInt("int", 4);
+    const variable = b.addVar("oops", b.addTypedef("oops_t", int));
+    b.addDatasec(".maps", 4, [{ type: variable, offset: 0, size: 4 }]);
+    expect(() => readBtfMaps(parseBtf(b.build()))).toThrow(/map definition is a int, expected a struct built with __uint\/__type\/__array/);
+  });
+});
+
+describe("Btf record readers", () => {
+  const b = new BtfBuilder();
+  const int = b.addInt("int", 4);
+  const array = b.addArray(int, int, 7);
+  const pointer = b.addPtr(array);
+  const typedef = b.addTypedef("t", b.addConst(pointer));
+  const struct = b.addStruct("s", 8, [{ name: "a", type: int, bitOffset: 0 }, { name: "b", type: typedef, bitOffset: 32 }]);
+  const btf = parseBtf(b.build());
+
+  it("read the fields decoding would give", () => {
+    expect(btf.resolvedId(typedef)).toBe(pointer);
+    expect(btf.resolvedId(typedef)).toBe(btf.resolve(typedef).id);
+    expect(btf.referencedType(pointer)).toBe(array);
+    expect(btf.arrayOf(array)).toEqual({ type: int, nelems: 7 });
+    expect(btf.memberCount(struct)).toBe(2);
+    const decoded = btf.type(struct);
+    if (decoded.kind !== "struct") throw new Error("not a struct");
+    expect([0, 1].map((i) => btf.memberAt(struct, i))).toEqual(decoded.members.map(({ name, type }) => ({ name, type })));
+  });
+
+  it("refuse kinds and indexes they do not apply to", () => {
+    expect(() => btf.referencedType(int)).toThrow(BtfError);
+    expect(() => btf.arrayOf(pointer)).toThrow(/is not an array/);
+    expect(() => btf.memberCount(int)).toThrow(/is not a struct or union/);
+    expect(() => btf.memberAt(struct, 2)).toThrow(/has no member 2/);
+    expect(() => btf.referencedType(999)).toThrow(/no type with id 999/);
+  });
+});
