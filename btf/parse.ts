@@ -41,13 +41,6 @@ const KIND_NUMBERS: Record<Exclude<BtfType["kind"], "void">, number> = {
   type_tag: BtfKind.TYPE_TAG, enum64: BtfKind.ENUM64,
 };
 
-/** Kinds whose struct btf_type `type` field names another type. */
-const REFERRING_KINDS = new Set<number>([
-  BtfKind.PTR, BtfKind.TYPEDEF, BtfKind.VOLATILE, BtfKind.CONST, BtfKind.RESTRICT, BtfKind.TYPE_TAG, BtfKind.VAR, BtfKind.FUNC,
-]);
-/** Kinds resolve() looks through. */
-const MODIFIER_KINDS = new Set<number>([BtfKind.TYPEDEF, BtfKind.VOLATILE, BtfKind.CONST, BtfKind.RESTRICT, BtfKind.TYPE_TAG]);
-
 export interface BtfOptions {
   /** The BTF this one is split from (vmlinux, for a module's BTF). */
   base?: Btf;
@@ -160,59 +153,6 @@ export class Btf {
     if (id === 0) return 0;
     if (id > 0 && id < this.firstTypeId) return this.base!.kindOf(id);
     return (this.types.u32(this.offsets[this.ownIndex(id)] + 4) >>> 24) & 0x1f;
-  }
-
-  // Reading records without decoding them: for passes over many types that need a field or
-  // two of each (the map definitions of every parse), where a BtfType object per type would
-  // cost more than the fields. Each checks the kind it reads and the ids it returns.
-
-  /**
-   * The type a PTR, TYPEDEF, qualifier, TYPE_TAG, VAR or FUNC record refers to (the `type`
-   * field of struct btf_type); a BtfError for any other kind.
-   */
-  referencedType(id: number): number {
-    if (id > 0 && id < this.firstTypeId) return this.base!.referencedType(id);
-    const kind = this.kindOf(id);
-    if (!REFERRING_KINDS.has(kind)) throw new BtfError(`kind ${kind} refers to no type`, { typeId: id });
-    return this.checkedTypeId(this.types.u32(this.offsets[this.ownIndex(id)] + 8), id);
-  }
-
-  /** The id `id` stands for once typedefs and qualifiers are followed (resolve() without decoding). */
-  resolvedId(id: number): number {
-    for (let depth = 0; depth < 32; depth++) {
-      if (!MODIFIER_KINDS.has(this.kindOf(id))) return id;
-      id = this.referencedType(id);
-    }
-    throw new BtfError("typedef or qualifier chain is longer than 32 (a loop?)", { typeId: id });
-  }
-
-  /** struct btf_array of an ARRAY record: element type and element count. */
-  arrayOf(id: number): { type: number; nelems: number } {
-    if (id > 0 && id < this.firstTypeId) return this.base!.arrayOf(id);
-    if (this.kindOf(id) !== BtfKind.ARRAY) throw new BtfError("is not an array", { typeId: id });
-    const at = this.offsets[this.ownIndex(id)] + 12;
-    return { type: this.checkedTypeId(this.types.u32(at), id), nelems: this.types.u32(at + 8) };
-  }
-
-  /** Number of members of a STRUCT or UNION record (its vlen). */
-  memberCount(id: number): number {
-    if (id > 0 && id < this.firstTypeId) return this.base!.memberCount(id);
-    const kind = this.kindOf(id);
-    if (kind !== BtfKind.STRUCT && kind !== BtfKind.UNION) throw new BtfError("is not a struct or union", { typeId: id });
-    return this.types.u32(this.offsets[this.ownIndex(id)] + 4) & 0xffff;
-  }
-
-  /** Member `index` of a STRUCT or UNION record: its name and type (struct btf_member). */
-  memberAt(id: number, index: number): { name: string; type: number } {
-    if (id > 0 && id < this.firstTypeId) return this.base!.memberAt(id, index);
-    if (!(index >= 0 && index < this.memberCount(id))) throw new BtfError(`has no member ${index}`, { typeId: id });
-    const at = this.offsets[this.ownIndex(id)] + 12 + index * 12;
-    return { name: this.string(this.types.u32(at)), type: this.checkedTypeId(this.types.u32(at + 4), id) };
-  }
-
-  private checkedTypeId(target: number, from: number): number {
-    if (target >= this.typeCount) throw new BtfError(`refers to type ${target}, but the last type is ${this.typeCount - 1}`, { typeId: from });
-    return target;
   }
 
   /** name_off of a type without decoding it (0 for void and anonymous types). */

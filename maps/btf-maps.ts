@@ -10,7 +10,7 @@
 // each VAR names its struct, each member's type gives one attribute.
 
 import { SpecError } from "../common/errors.js";
-import { BtfKind, type Btf } from "../btf/index.js";
+import type { Btf, BtfMember } from "../btf/index.js";
 import { emptyMapSpec, type MapPinning, type MapSpec } from "./spec.js";
 
 /** LIBBPF_PIN_* values (bpf_helpers.h). */
@@ -35,22 +35,14 @@ export function readBtfMaps(btf: Btf, sectionName = ".maps", datasecId?: number)
   });
 }
 
-/**
- * Reads one map definition struct (also used for the inner map of a map-in-map). The struct
- * and its members' pointer and array types are read from their records without decoding
- * them (Btf.memberAt, referencedType, arrayOf): every parse reads every definition, and
- * most of these types are used once; only key and value types, shared and needed whole
- * later, are decoded (by sizeof).
- */
+/** Reads one map definition struct (also used for the inner map of a map-in-map). */
 function readMapDefinition(btf: Btf, name: string, typeId: number, section: string, inner: boolean): MapSpec {
-  const definition = btf.resolvedId(typeId);
-  if (btf.kindOf(definition) !== BtfKind.STRUCT) {
-    throw new SpecError(`map definition is a ${btf.type(definition).kind}, expected a struct built with __uint/__type/__array`, { part: name });
+  const definition = btf.resolve(typeId);
+  if (definition.kind !== "struct") {
+    throw new SpecError(`map definition is a ${definition.kind}, expected a struct built with __uint/__type/__array`, { part: name });
   }
   const spec = emptyMapSpec(name, "btf", section);
-  const count = btf.memberCount(definition);
-  for (let i = 0; i < count; i++) {
-    const member = btf.memberAt(definition, i);
+  for (const member of definition.members) {
     // The kernel refuses maps of maps of maps, and a definition naming itself would never end.
     if (inner && member.name === "values") throw new SpecError("an inner map cannot itself declare values (maps of maps nest only once)", { part: name });
     readAttribute(btf, spec, member);
@@ -58,13 +50,7 @@ function readMapDefinition(btf: Btf, name: string, typeId: number, section: stri
   return spec;
 }
 
-/** A member of a map definition struct: the attribute's name and the type that carries its value. */
-interface Attribute {
-  name: string;
-  type: number;
-}
-
-function readAttribute(btf: Btf, spec: MapSpec, member: Attribute): void {
+function readAttribute(btf: Btf, spec: MapSpec, member: BtfMember): void {
   switch (member.name) {
     case "key":
     case "value": {
@@ -120,29 +106,29 @@ function checkSize(spec: MapSpec, what: "key" | "value", previous: number, size:
 }
 
 /** __uint(name, N) is `int (*name)[N]`: the value is the array's element count. */
-function integerValue(btf: Btf, mapName: string, member: Attribute): number {
-  const array = btf.resolvedId(pointee(btf, mapName, member));
-  if (btf.kindOf(array) !== BtfKind.ARRAY) {
-    throw new SpecError(`attribute "${member.name}" must be declared with __uint() (a pointer to an array), found a pointer to ${btf.type(array).kind}`, {
+function integerValue(btf: Btf, mapName: string, member: BtfMember): number {
+  const array = btf.resolve(pointee(btf, mapName, member));
+  if (array.kind !== "array") {
+    throw new SpecError(`attribute "${member.name}" must be declared with __uint() (a pointer to an array), found a pointer to ${array.kind}`, {
       part: mapName,
     });
   }
-  return btf.arrayOf(array).nelems;
+  return array.nelems;
 }
 
-function pointee(btf: Btf, mapName: string, member: Attribute): number {
-  const pointer = btf.resolvedId(member.type);
-  if (btf.kindOf(pointer) !== BtfKind.PTR) {
-    throw new SpecError(`attribute "${member.name}" must be a pointer (use __uint, __type or __array), found ${btf.type(pointer).kind}`, { part: mapName });
+function pointee(btf: Btf, mapName: string, member: BtfMember): number {
+  const pointer = btf.resolve(member.type);
+  if (pointer.kind !== "ptr") {
+    throw new SpecError(`attribute "${member.name}" must be a pointer (use __uint, __type or __array), found ${pointer.kind}`, { part: mapName });
   }
-  return btf.referencedType(pointer);
+  return pointer.type;
 }
 
 /**
  * __array(values, T) is `T *values[]`. For a map of maps T is the inner map's definition
  * struct; for a prog array it is a function prototype and there is no inner map.
  */
-function readInnerMap(btf: Btf, spec: MapSpec, member: Attribute): MapSpec | undefined {
+function readInnerMap(btf: Btf, spec: MapSpec, member: BtfMember): MapSpec | undefined {
   const array = btf.resolve(member.type);
   if (array.kind !== "array") {
     throw new SpecError(`"values" must be declared with __array(values, ...), found ${array.kind}`, { part: spec.name });

@@ -1,9 +1,7 @@
 // BTF-defined map definitions (maps/btf-maps.ts) on BTF built by hand: every attribute form,
-// typedefs and qualifiers on the way, and the message for each malformed definition. The
-// definitions are read from raw BTF records (Btf.memberAt, referencedType, arrayOf), so the
-// same cases check those readers too.
+// typedefs and qualifiers on the way, and the message for each malformed definition.
 import { describe, expect, it } from "vitest";
-import { SpecError, BtfError } from "../common/errors.js";
+import { SpecError } from "../common/errors.js";
 import { MapType } from "../common/uapi.js";
 import { BtfBuilder } from "../btf/builder.js";
 import { parseBtf, type Btf } from "../btf/parse.js";
@@ -74,34 +72,5 @@ describe("BTF map definitions", () => {
     const variable = b.addVar("oops", b.addTypedef("oops_t", int));
     b.addDatasec(".maps", 4, [{ type: variable, offset: 0, size: 4 }]);
     expect(() => readBtfMaps(parseBtf(b.build()))).toThrow(/map definition is a int, expected a struct built with __uint\/__type\/__array/);
-  });
-});
-
-describe("Btf record readers", () => {
-  const b = new BtfBuilder();
-  const int = b.addInt("int", 4);
-  const array = b.addArray(int, int, 7);
-  const pointer = b.addPtr(array);
-  const typedef = b.addTypedef("t", b.addConst(pointer));
-  const struct = b.addStruct("s", 8, [{ name: "a", type: int, bitOffset: 0 }, { name: "b", type: typedef, bitOffset: 32 }]);
-  const btf = parseBtf(b.build());
-
-  it("read the fields decoding would give", () => {
-    expect(btf.resolvedId(typedef)).toBe(pointer);
-    expect(btf.resolvedId(typedef)).toBe(btf.resolve(typedef).id);
-    expect(btf.referencedType(pointer)).toBe(array);
-    expect(btf.arrayOf(array)).toEqual({ type: int, nelems: 7 });
-    expect(btf.memberCount(struct)).toBe(2);
-    const decoded = btf.type(struct);
-    if (decoded.kind !== "struct") throw new Error("not a struct");
-    expect([0, 1].map((i) => btf.memberAt(struct, i))).toEqual(decoded.members.map(({ name, type }) => ({ name, type })));
-  });
-
-  it("refuse kinds and indexes they do not apply to", () => {
-    expect(() => btf.referencedType(int)).toThrow(BtfError);
-    expect(() => btf.arrayOf(pointer)).toThrow(/is not an array/);
-    expect(() => btf.memberCount(int)).toThrow(/is not a struct or union/);
-    expect(() => btf.memberAt(struct, 2)).toThrow(/has no member 2/);
-    expect(() => btf.referencedType(999)).toThrow(/no type with id 999/);
   });
 });
