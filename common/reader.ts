@@ -98,19 +98,6 @@ export class ByteReader {
     return this.view.getBigInt64(offset, this.littleEndian);
   }
 
-  /**
-   * A 64-bit file offset or size as a number. Values past 2^53 cannot address anything in
-   * a buffer, so they are reported as out of bounds instead of losing precision.
-   */
-  u64AsNumber(offset: number, what: string): number {
-    this.check(offset, 8);
-    // Two 32-bit halves instead of a BigInt: this is read for every offset and size in a file.
-    const low = this.view.getUint32(offset + (this.littleEndian ? 0 : 4), this.littleEndian);
-    const high = this.view.getUint32(offset + (this.littleEndian ? 4 : 0), this.littleEndian);
-    if (high > 0x1fffff) throw this.fail(`${what} ${this.u64(offset)} is too large`, offset);
-    return high * 0x100000000 + low;
-  }
-
   /** A view (not a copy) of `size` bytes. */
   slice(offset: number, size: number, what = "data"): Uint8Array {
     this.check(offset, size, what);
