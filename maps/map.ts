@@ -8,9 +8,9 @@
 //     map.close();
 //
 // A BpfMap owns its Fd and one block of native scratch memory holding ready-made
-// bpf_attr blocks and the key/value buffers they point to (syscall/bpf-map.ts,
-// MapElemCalls), so lookup/update/delete encode into the scratch, make one bpf(2) call and
-// decode, without allocating anything but the returned value.
+// bpf_attr blocks and the key/value buffers they point to (its base class MapElemCommands,
+// syscall/bpf-map.ts), so lookup/update/delete encode into the scratch, make one bpf(2) call
+// and decode, without allocating anything but the returned value.
 //
 // Keys and values go through codecs (maps/codec.ts): numbers for 1/2/4-byte scalars,
 // bigints for 8 bytes, Uint8Array otherwise or with `raw: true`, and arrays with one value
@@ -18,7 +18,7 @@
 
 import { SpecError, SyscallError } from "../common/errors.js";
 import { BpfCommand, MapType, UpdateFlags, mapTypeName } from "../syscall/constants.js";
-import { ARRAY_MAP_TYPES, createMap, freezeMap, MapElemCalls, NextKeyCursor, type MapCreateAttrs } from "../syscall/bpf-map.js";
+import { ARRAY_MAP_TYPES, createMap, freezeMap, MapElemCommands, NextKeyCursor, type MapCreateAttrs } from "../syscall/bpf-map.js";
 import { bpfError } from "../syscall/bpf.js";
 import { getPinnedObject, objectFdById, objectKindOf, pinObject } from "../syscall/bpf-obj.js";
 import { possibleCpus } from "../syscall/cpus.js";
@@ -79,7 +79,7 @@ export function updateFlagValue(flag: UpdateFlagInput): number {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type LoadedMap = BpfMap<any, any>;
 
-export class BpfMap<K = Scalar, V = MapValue> {
+export class BpfMap<K = Scalar, V = MapValue> extends MapElemCommands {
   readonly fd: Fd;
   readonly name: string;
   readonly type: number;
@@ -97,35 +97,28 @@ export class BpfMap<K = Scalar, V = MapValue> {
   readonly #part: string;
   readonly #keyPart: string;
   readonly #valuePart: string;
-  readonly #calls: MapElemCalls;
 
   /**
    * Takes ownership of `fd`, a map described by `description`; if the handle cannot be
    * built (a codec of the wrong size), the fd is closed before the error is thrown.
    */
   constructor(fd: Fd, description: MapDescription, options: BpfMapOptions<K, unknown> = {}) {
-    try {
-      this.fd = fd;
-      this.name = description.name;
-      this.type = description.type;
-      this.keySize = description.keySize;
-      this.valueSize = description.valueSize;
-      this.maxEntries = description.maxEntries;
-      this.flags = description.flags;
-      this.perCpu = isPerCpuMapType(description.type);
-      this.#part = `map ${JSON.stringify(description.name)}`;
-      this.#keyPart = `${this.#part} key`;
-      this.#valuePart = `${this.#part} value`;
-      this.keyCodec = options.keyCodec ?? (defaultCodec(this.keySize, options) as Codec<K>);
-      const one = options.valueCodec ?? defaultCodec(this.valueSize, options);
-      this.valueCodec = (this.perCpu ? perCpuCodec(one, possibleCpus()) : one) as Codec<V>;
-      checkCodecSize(this.#part, "key", this.keyCodec, this.keySize);
-      checkCodecSize(this.#part, "value", one, this.valueSize);
-      this.#calls = new MapElemCalls(fd.raw, this.keySize, this.valueCodec.size);
-    } catch (error) {
-      fd.close();
-      throw error;
-    }
+    const part = `map ${JSON.stringify(description.name)}`;
+    const { keyCodec, valueCodec } = adopt(fd, () => chooseCodecs<K, V>(part, description, options));
+    super(fd.raw, description.keySize, valueCodec.size);
+    this.fd = fd;
+    this.name = description.name;
+    this.type = description.type;
+    this.keySize = description.keySize;
+    this.valueSize = description.valueSize;
+    this.maxEntries = description.maxEntries;
+    this.flags = description.flags;
+    this.perCpu = isPerCpuMapType(description.type);
+    this.#part = part;
+    this.#keyPart = `${part} key`;
+    this.#valuePart = `${part} value`;
+    this.keyCodec = keyCodec;
+    this.valueCodec = valueCodec;
   }
 
   /** BPF_MAP_CREATE and a handle that owns the new map. */
@@ -166,28 +159,28 @@ export class BpfMap<K = Scalar, V = MapValue> {
 
   /** The value stored under `key`, or undefined when there is none. */
   lookup(key: K): V | undefined {
-    const calls = this.#ready();
-    this.keyCodec.encode(key, calls.key, calls.keyView, 0, this.#keyPart);
-    const ret = calls.lookup();
+    this.#checkOpen();
+    this.keyCodec.encode(key, this.scratch, this.scratchView, this.keyAt, this.#keyPart);
+    const ret = this.lookupElem();
     if (ret === -Errno.ENOENT) return undefined;
     if (ret < 0) throw this.#error(BpfCommand.MAP_LOOKUP_ELEM, ret);
-    return this.valueCodec.decode(calls.value, calls.valueView, 0);
+    return this.valueCodec.decode(this.scratch, this.scratchView, this.valueAt);
   }
 
   /** Stores `value` under `key`; `flag` "noexist" / "exist" make it conditional (EEXIST / ENOENT otherwise). */
   update(key: K, value: V, flag: UpdateFlagInput = "any"): void {
-    const calls = this.#ready();
-    this.keyCodec.encode(key, calls.key, calls.keyView, 0, this.#keyPart);
-    this.valueCodec.encode(value, calls.value, calls.valueView, 0, this.#valuePart);
-    const ret = calls.update(updateFlagValue(flag));
+    this.#checkOpen();
+    this.keyCodec.encode(key, this.scratch, this.scratchView, this.keyAt, this.#keyPart);
+    this.valueCodec.encode(value, this.scratch, this.scratchView, this.valueAt, this.#valuePart);
+    const ret = this.updateElem(updateFlagValue(flag));
     if (ret < 0) throw this.#error(BpfCommand.MAP_UPDATE_ELEM, ret, this.#updateCauses(key));
   }
 
   /** Deletes `key`; false when it was not there. */
   delete(key: K): boolean {
-    const calls = this.#ready();
-    this.keyCodec.encode(key, calls.key, calls.keyView, 0, this.#keyPart);
-    const ret = calls.delete();
+    this.#checkOpen();
+    this.keyCodec.encode(key, this.scratch, this.scratchView, this.keyAt, this.#keyPart);
+    const ret = this.deleteElem();
     if (ret === -Errno.ENOENT) return false;
     if (ret < 0) throw this.#error(BpfCommand.MAP_DELETE_ELEM, ret);
     return true;
@@ -195,44 +188,46 @@ export class BpfMap<K = Scalar, V = MapValue> {
 
   /** Removes `key` and returns its value, atomically (hash maps since 5.14); undefined when absent. */
   lookupAndDelete(key: K): V | undefined {
-    const calls = this.#ready();
-    this.keyCodec.encode(key, calls.key, calls.keyView, 0, this.#keyPart);
-    const ret = calls.lookupAndDelete();
+    this.#checkOpen();
+    this.keyCodec.encode(key, this.scratch, this.scratchView, this.keyAt, this.#keyPart);
+    const ret = this.lookupAndDeleteElem();
     if (ret === -Errno.ENOENT) return undefined;
     if (ret < 0) throw this.#error(BpfCommand.MAP_LOOKUP_AND_DELETE_ELEM, ret);
-    return this.valueCodec.decode(calls.value, calls.valueView, 0);
+    return this.valueCodec.decode(this.scratch, this.scratchView, this.valueAt);
   }
 
   /** Queue, stack or bloom filter (maps without keys): adds `value`. */
   push(value: V, flag: UpdateFlagInput = "any"): void {
-    const calls = this.#keyless("push");
-    this.valueCodec.encode(value, calls.value, calls.valueView, 0, this.#valuePart);
-    const ret = calls.update(updateFlagValue(flag));
+    this.#checkKeyless("push");
+    this.valueCodec.encode(value, this.scratch, this.scratchView, this.valueAt, this.#valuePart);
+    const ret = this.updateElem(updateFlagValue(flag));
     if (ret < 0) throw this.#error(BpfCommand.MAP_UPDATE_ELEM, ret);
   }
 
   /** Queue or stack: removes and returns the next value; undefined when empty. */
   pop(): V | undefined {
-    const ret = this.#keyless("pop").lookupAndDelete();
+    this.#checkKeyless("pop");
+    const ret = this.lookupAndDeleteElem();
     if (ret === -Errno.ENOENT) return undefined;
     if (ret < 0) throw this.#error(BpfCommand.MAP_LOOKUP_AND_DELETE_ELEM, ret);
-    return this.valueCodec.decode(this.#calls.value, this.#calls.valueView, 0);
+    return this.valueCodec.decode(this.scratch, this.scratchView, this.valueAt);
   }
 
   /** Queue or stack: the next value without removing it; undefined when empty. */
   peek(): V | undefined {
-    const ret = this.#keyless("peek").lookup();
+    this.#checkKeyless("peek");
+    const ret = this.lookupElem();
     if (ret === -Errno.ENOENT) return undefined;
     if (ret < 0) throw this.#error(BpfCommand.MAP_LOOKUP_ELEM, ret);
-    return this.valueCodec.decode(this.#calls.value, this.#calls.valueView, 0);
+    return this.valueCodec.decode(this.scratch, this.scratchView, this.valueAt);
   }
 
   /** Bloom filter: false when `value` was certainly never pushed, true when it may have been. */
   mayContain(value: V): boolean {
-    const calls = this.#keyless("mayContain");
+    this.#checkKeyless("mayContain");
     // For a bloom filter, BPF_MAP_LOOKUP_ELEM reads `value` as its input.
-    this.valueCodec.encode(value, calls.value, calls.valueView, 0, this.#valuePart);
-    const ret = calls.lookup();
+    this.valueCodec.encode(value, this.scratch, this.scratchView, this.valueAt, this.#valuePart);
+    const ret = this.lookupElem();
     if (ret === -Errno.ENOENT) return false;
     if (ret < 0) throw this.#error(BpfCommand.MAP_LOOKUP_ELEM, ret);
     return true;
@@ -247,11 +242,11 @@ export class BpfMap<K = Scalar, V = MapValue> {
    */
   keys(): IterableIterator<K> {
     // Each walk has its own native cursor: lookups and other walks in the loop cannot move it.
-    this.#ready();
+    this.#checkOpen();
     return new KeyWalk(
       new NextKeyCursor(this.fd.raw, this.keySize),
       this.keyCodec,
-      () => void this.#ready(),
+      () => this.#checkOpen(),
       (ret) => this.#error(BpfCommand.MAP_GET_NEXT_KEY, ret),
     );
   }
@@ -311,25 +306,25 @@ export class BpfMap<K = Scalar, V = MapValue> {
 
   /** Pins the map at `path` in a BPF filesystem, so it outlives this process. */
   pin(path: string): void {
-    this.#ready();
+    this.#checkOpen();
     pinObject(this.fd, path);
   }
 
   /** Makes the map read-only for user space from now on (BPF_MAP_FREEZE); programs can still write it. */
   freeze(): void {
-    this.#ready();
+    this.#checkOpen();
     freezeMap(this.fd, this.#part);
   }
 
   /** What the kernel reports about the map: id, name, sizes, flags, BTF ids. */
   info(): MapInfoResult {
-    this.#ready();
+    this.#checkOpen();
     return mapInfo(this.fd);
   }
 
   /** Releases the scratch memory and closes the fd; later calls do nothing. */
   close(): void {
-    if (!this.#calls.freed) this.#calls.free();
+    if (!this.scratchFreed) this.freeScratch();
     this.fd.close();
   }
 
@@ -337,24 +332,28 @@ export class BpfMap<K = Scalar, V = MapValue> {
     this.close();
   }
 
-  toString(): string {
+  override toString(): string {
     const type = mapTypeName(this.type);
     return `BpfMap(${this.name}, ${type}, key ${this.keySize}, value ${this.valueSize}, max ${this.maxEntries})`;
   }
 
-  #ready(): MapElemCalls {
-    if (this.#calls.freed || this.fd.closed) {
+  /**
+   * Every operation starts here. Only the fd is checked: close() frees the scratch and closes
+   * the fd together, and an fd closed by hand (map.fd.close()) must stop the map too, since
+   * the kernel hands its number to the next file opened.
+   */
+  #checkOpen(): void {
+    if (this.fd.closed) {
       throw new SyscallError(`${this.#part} is closed`, { operation: "map", errno: Errno.EBADF, errnoName: "EBADF" });
     }
-    return this.#calls;
   }
 
-  #keyless(operation: string): MapElemCalls {
+  #checkKeyless(operation: string): void {
     if (this.keySize !== 0) {
       const why = `${operation}() is for maps without keys (queue, stack, bloom filter); this map has ${this.keySize}-byte keys`;
       throw new SpecError(why, { part: this.#part });
     }
-    return this.#ready();
+    this.#checkOpen();
   }
 
   #error(cmd: number, ret: number, causes?: Record<string, string>): SyscallError {
@@ -369,7 +368,7 @@ export class BpfMap<K = Scalar, V = MapValue> {
   }
 
   #batchTarget() {
-    this.#ready();
+    this.#checkOpen();
     return {
       fd: this.fd.raw,
       keyCodec: this.keyCodec,
@@ -380,6 +379,16 @@ export class BpfMap<K = Scalar, V = MapValue> {
       maxEntries: this.maxEntries,
     };
   }
+}
+
+/** The codecs a map's keys and values go through: the caller's, or the defaults for their sizes. */
+function chooseCodecs<K, V>(part: string, description: MapDescription, options: BpfMapOptions<K, unknown>): { keyCodec: Codec<K>; valueCodec: Codec<V> } {
+  const keyCodec = options.keyCodec ?? (defaultCodec(description.keySize, options) as Codec<K>);
+  const one = options.valueCodec ?? defaultCodec(description.valueSize, options);
+  checkCodecSize(part, "key", keyCodec, description.keySize);
+  checkCodecSize(part, "value", one, description.valueSize);
+  const valueCodec = (isPerCpuMapType(description.type) ? perCpuCodec(one, possibleCpus()) : one) as Codec<V>;
+  return { keyCodec, valueCodec };
 }
 
 function checkCodecSize(part: string, role: string, codec: Codec<unknown>, size: number): void {
