@@ -20,19 +20,21 @@ const MODIFIERS = {
 
 export function decodeType(btf: Btf, id: number): BtfType {
   if (id === 0) return { kind: "void", id: 0, name: "void" };
-  const r = btf.types;
+  // The index pass checked that every record, with its vlen entries, lies inside the
+  // section: the reads below need no bounds checks of their own.
+  const { view, littleEndian: le } = btf.types;
   const at = btf.offsets[id - btf.firstTypeId + 1];
-  const name = btf.string(r.u32(at));
-  const info = r.u32(at + 4);
+  const name = btf.string(view.getUint32(at, le));
+  const info = view.getUint32(at + 4, le);
   const kind = (info >>> 24) & 0x1f;
   const vlen = info & 0xffff;
   const kindFlag = info >>> 31 === 1;
-  const sizeOrType = r.u32(at + 8);
+  const sizeOrType = view.getUint32(at + 8, le);
   const data = at + BTF_TYPE_SIZE;
 
   switch (kind) {
     case BtfKind.INT: {
-      const encoding = r.u32(data);
+      const encoding = view.getUint32(data, le);
       const enc = (encoding >>> 24) & 0xf;
       return {
         kind: "int", id, name, size: sizeOrType,
@@ -48,20 +50,20 @@ export function decodeType(btf: Btf, id: number): BtfType {
     case BtfKind.ARRAY:
       return {
         kind: "array", id, name,
-        type: checkedId(btf, r.u32(data), id),
-        indexType: checkedId(btf, r.u32(data + 4), id),
-        nelems: r.u32(data + 8),
+        type: checkedId(btf, view.getUint32(data, le), id),
+        indexType: checkedId(btf, view.getUint32(data + 4, le), id),
+        nelems: view.getUint32(data + 8, le),
       };
     case BtfKind.STRUCT:
     case BtfKind.UNION: {
       const members: BtfMember[] = new Array(vlen);
       for (let i = 0; i < vlen; i++) {
         const m = data + i * 12;
-        const offset = r.u32(m + 8);
+        const offset = view.getUint32(m + 8, le);
         // With kind_flag set, the offset packs bitfield_size (high 8 bits) and bit_offset (low 24).
         members[i] = {
-          name: btf.string(r.u32(m)),
-          type: checkedId(btf, r.u32(m + 4), id),
+          name: btf.string(view.getUint32(m, le)),
+          type: checkedId(btf, view.getUint32(m + 4, le), id),
           bitOffset: kindFlag ? offset & 0xffffff : offset,
           bitfieldSize: kindFlag ? offset >>> 24 : 0,
         };
@@ -73,7 +75,7 @@ export function decodeType(btf: Btf, id: number): BtfType {
       for (let i = 0; i < vlen; i++) {
         const e = data + i * 8;
         // kind_flag marks a signed enum; otherwise the 32 bits are unsigned.
-        values[i] = { name: btf.string(r.u32(e)), value: kindFlag ? r.i32(e + 4) : r.u32(e + 4) };
+        values[i] = { name: btf.string(view.getUint32(e, le)), value: kindFlag ? view.getInt32(e + 4, le) : view.getUint32(e + 4, le) };
       }
       return { kind: "enum", id, name, size: sizeOrType, signed: kindFlag, values };
     }
@@ -81,8 +83,8 @@ export function decodeType(btf: Btf, id: number): BtfType {
       const values: BtfEnumValue<bigint>[] = new Array(vlen);
       for (let i = 0; i < vlen; i++) {
         const e = data + i * 12;
-        const raw = (BigInt(r.u32(e + 8)) << 32n) | BigInt(r.u32(e + 4));
-        values[i] = { name: btf.string(r.u32(e)), value: kindFlag ? BigInt.asIntN(64, raw) : raw };
+        const raw = (BigInt(view.getUint32(e + 8, le)) << 32n) | BigInt(view.getUint32(e + 4, le));
+        values[i] = { name: btf.string(view.getUint32(e, le)), value: kindFlag ? BigInt.asIntN(64, raw) : raw };
       }
       return { kind: "enum64", id, name, size: sizeOrType, signed: kindFlag, values };
     }
@@ -100,24 +102,24 @@ export function decodeType(btf: Btf, id: number): BtfType {
       const params: BtfParam[] = new Array(vlen);
       for (let i = 0; i < vlen; i++) {
         const p = data + i * 8;
-        params[i] = { name: btf.string(r.u32(p)), type: checkedId(btf, r.u32(p + 4), id) };
+        params[i] = { name: btf.string(view.getUint32(p, le)), type: checkedId(btf, view.getUint32(p + 4, le), id) };
       }
       return { kind: "func_proto", id, name, returnType: checkedId(btf, sizeOrType, id), params };
     }
     case BtfKind.VAR:
-      return { kind: "var", id, name, type: checkedId(btf, sizeOrType, id), linkage: r.u32(data) };
+      return { kind: "var", id, name, type: checkedId(btf, sizeOrType, id), linkage: view.getUint32(data, le) };
     case BtfKind.DATASEC: {
       const vars: BtfVarSecinfo[] = new Array(vlen);
       for (let i = 0; i < vlen; i++) {
         const v = data + i * 12;
-        vars[i] = { type: checkedId(btf, r.u32(v), id), offset: r.u32(v + 4), size: r.u32(v + 8) };
+        vars[i] = { type: checkedId(btf, view.getUint32(v, le), id), offset: view.getUint32(v + 4, le), size: view.getUint32(v + 8, le) };
       }
       return { kind: "datasec", id, name, size: sizeOrType, vars };
     }
     case BtfKind.FLOAT:
       return { kind: "float", id, name, size: sizeOrType };
     case BtfKind.DECL_TAG:
-      return { kind: "decl_tag", id, name, type: checkedId(btf, sizeOrType, id), componentIdx: r.i32(data) };
+      return { kind: "decl_tag", id, name, type: checkedId(btf, sizeOrType, id), componentIdx: view.getInt32(data, le) };
     default:
       throw new BtfError(`unknown kind ${kind}`, { typeId: id });
   }

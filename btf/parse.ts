@@ -114,7 +114,7 @@ export class Btf {
   string(offset: number): string {
     if (offset < this.firstStringOffset && this.base !== undefined) return this.base.string(offset);
     const local = offset - this.firstStringOffset;
-    if (!(local >= 0 && local < this.strings.length)) throw new BtfError(`string offset ${offset} is past the string section (${this.stringsEnd} bytes)`);
+    if (!(local >= 0 && local < this.strings.bytes.byteLength)) throw new BtfError(`string offset ${offset} is past the string section (${this.stringsEnd} bytes)`);
     if (this.stringsText === undefined) this.stringsText = wholeAscii(this.strings.bytes);
     if (this.stringsText === null) return this.strings.cstring(local);
     // The section ends with a NUL (checked at parse), so every string has its end.
