@@ -26,12 +26,6 @@ export interface DataSectionFacts {
   symbolOffset(section: string, variable: string): number | undefined;
 }
 
-interface Secinfo {
-  type: number;
-  offset: number;
-  size: number;
-}
-
 /**
  * Writes DATASEC sizes and variable offsets from the ELF file into `btf.bytes`, in place
  * (types, ids and strings untouched, so .BTF.ext offsets stay valid), and returns the ids of
@@ -41,60 +35,67 @@ interface Secinfo {
 export function fixupDatasecs(btf: Btf, facts: DataSectionFacts): Map<string, number> {
   const datasecs = new Map<string, number>();
   const le = btf.littleEndian;
-  const view = new DataView(btf.bytes.buffer, btf.bytes.byteOffset, btf.bytes.byteLength);
-  // Every own record's info word, straight from the index (btf.offsets, relative to btf.types).
+  // Records are found through the index (btf.offsets, relative to the type section).
+  const view = btf.types.view;
   const { offsets, firstTypeId } = btf;
-  const typesStart = btf.types.base;
   for (let i = 1; i < offsets.length; i++) {
-    const record = typesStart + offsets[i];
-    if (((view.getUint32(record + 4, le) >>> 24) & 0x1f) !== BtfKind.DATASEC) continue;
+    const record = offsets[i];
+    const info = view.getUint32(record + 4, le);
+    if (((info >>> 24) & 0x1f) !== BtfKind.DATASEC) continue;
     const id = firstTypeId + i - 1;
     const name = btf.string(view.getUint32(record, le));
     if (!datasecs.has(name)) datasecs.set(name, id);
     // .kconfig and .ksyms describe externs the loader provides, not ELF sections.
     if (name === ".kconfig" || name === ".ksyms") continue;
-    const vlen = view.getUint32(record + 4, le) & 0xffff;
+    const vlen = info & 0xffff;
     const declaredSize = view.getUint32(record + 8, le);
     const size = declaredSize === 0 ? facts.sectionSize(name) ?? 0 : declaredSize;
-    const vars: Secinfo[] = new Array(vlen);
     let changed = size !== declaredSize;
-    for (let i = 0; i < vlen; i++) {
-      const entry = record + 12 + i * 12;
-      const secinfo = { type: view.getUint32(entry, le), offset: view.getUint32(entry + 4, le), size: view.getUint32(entry + 8, le) };
-      vars[i] = secinfo;
+    if (changed) view.setUint32(record + 8, size, le);
+    let sorted = true;
+    let previous = 0;
+    for (let v = 0; v < vlen; v++) {
+      const entry = record + 12 + v * 12;
+      let offset = view.getUint32(entry + 4, le);
+      const type = view.getUint32(entry, le);
       // Static variables keep the offset the compiler wrote (their symbol names need not be
       // unique); extern ones have no place in the file. (kindOf refuses an id past the last type.)
-      if (!isAllocatedGlobal(btf, view, secinfo.type)) continue;
-      const offset = facts.symbolOffset(name, btf.string(btf.nameOffsetOf(secinfo.type)));
-      if (offset === undefined || offset === secinfo.offset) continue;
-      secinfo.offset = offset;
-      changed = true;
+      if (isAllocatedGlobal(btf, type)) {
+        const placed = facts.symbolOffset(name, btf.string(btf.nameOffsetOf(type)));
+        if (placed !== undefined && placed !== offset) {
+          view.setUint32(entry + 4, placed, le);
+          offset = placed;
+          changed = true;
+        }
+      }
+      if (offset < previous) sorted = false;
+      previous = offset;
     }
-    if (!changed && isSorted(vars)) continue;
-    vars.sort((a, b) => a.offset - b.offset);
-    view.setUint32(record + 8, size, le);
-    for (let i = 0; i < vlen; i++) {
-      const entry = record + 12 + i * 12;
-      view.setUint32(entry, vars[i].type, le);
-      view.setUint32(entry + 4, vars[i].offset, le);
-      view.setUint32(entry + 8, vars[i].size, le);
-    }
-    btf.reread(id);
+    if (!sorted) sortByOffset(view, record + 12, vlen, le);
+    if (changed || !sorted) btf.reread(id);
   }
   return datasecs;
 }
 
-/** A VAR with BTF_VAR_GLOBAL_ALLOCATED linkage. */
-function isAllocatedGlobal(btf: Btf, view: DataView, id: number): boolean {
-  if (btf.kindOf(id) !== BtfKind.VAR) return false;
-  if (id < btf.firstTypeId) {
-    const variable = btf.type(id);
-    return variable.kind === "var" && variable.linkage === BTF_VAR_GLOBAL_ALLOCATED;
+/** Sorts `count` btf_var_secinfo records at `at` by offset, in place. */
+function sortByOffset(view: DataView, at: number, count: number, le: boolean): void {
+  const entries = [];
+  for (let v = 0; v < count; v++) {
+    const entry = at + v * 12;
+    entries.push({ type: view.getUint32(entry, le), offset: view.getUint32(entry + 4, le), size: view.getUint32(entry + 8, le) });
   }
-  return view.getUint32(btf.recordOffset(id) + 12, btf.littleEndian) === BTF_VAR_GLOBAL_ALLOCATED;
+  entries.sort((a, b) => a.offset - b.offset);
+  for (let v = 0; v < count; v++) {
+    const entry = at + v * 12;
+    view.setUint32(entry, entries[v].type, le);
+    view.setUint32(entry + 4, entries[v].offset, le);
+    view.setUint32(entry + 8, entries[v].size, le);
+  }
 }
 
-function isSorted(vars: readonly Secinfo[]): boolean {
-  for (let i = 1; i < vars.length; i++) if (vars[i].offset < vars[i - 1].offset) return false;
-  return true;
+/** A VAR with BTF_VAR_GLOBAL_ALLOCATED linkage. */
+function isAllocatedGlobal(btf: Btf, id: number): boolean {
+  if (btf.kindOf(id) !== BtfKind.VAR) return false;
+  const variable = btf.type(id);
+  return variable.kind === "var" && variable.linkage === BTF_VAR_GLOBAL_ALLOCATED;
 }

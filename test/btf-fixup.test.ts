@@ -1,0 +1,76 @@
+// fixupDatasecs (btf/fixup.ts): DATASEC sizes and variable offsets filled in from the ELF
+// facts, in place. The loader tests cover it on compiled objects; these cover each rule on a
+// built BTF, where every outcome is known in advance.
+
+import { describe, expect, it } from "vitest";
+import { BtfBuilder, BtfVarLinkage } from "../btf/builder.js";
+import { fixupDatasecs } from "../btf/fixup.js";
+import { parseBtf, type Btf, type BtfType } from "../btf/index.js";
+
+function datasec(btf: Btf, id: number): Extract<BtfType, { kind: "datasec" }> {
+  const type = btf.type(id);
+  if (type.kind !== "datasec") throw new Error(`type ${id} is a ${type.kind}`);
+  return type;
+}
+
+describe("fixupDatasecs", () => {
+  const b = new BtfBuilder();
+  const int = b.addInt("int", 4, { signed: true });
+  const long = b.addInt("long", 8, { signed: true });
+  const first = b.addVar("first", int);
+  const second = b.addVar("second", long);
+  const local = b.addVar("local", int, BtfVarLinkage.STATIC);
+  const outside = b.addVar("outside", int, BtfVarLinkage.GLOBAL_EXTERN);
+  // As clang writes them: size 0 and every offset 0 (the static one's offset is its own).
+  const data = b.addDatasec(".data", 0, [
+    { type: first, offset: 0, size: 4 },
+    { type: second, offset: 0, size: 8 },
+    { type: local, offset: 16, size: 4 },
+  ]);
+  const kconfig = b.addDatasec(".kconfig", 0, [{ type: outside, offset: 0, size: 4 }]);
+  const sized = b.addDatasec(".rodata", 24, []);
+  const bytes = b.build();
+
+  // The ELF facts: .data is 20 bytes; `second` sits before `first`.
+  const symbols: Record<string, number> = { first: 8, second: 0, local: 4 };
+  const facts = {
+    sectionSize: (name: string) => (name === ".data" ? 20 : name === ".rodata" ? 99 : undefined),
+    symbolOffset: (section: string, variable: string) => (section === ".data" ? symbols[variable] : undefined),
+  };
+
+  it("fills in sizes and offsets, sorts the variables by offset, and names every DATASEC", () => {
+    const btf = parseBtf(bytes.slice());
+    expect(datasec(btf, data).size).toBe(0); // decoded before the fixup: reread afterwards
+    const ids = fixupDatasecs(btf, facts);
+    expect([...ids]).toEqual([[".data", data], [".kconfig", kconfig], [".rodata", sized]]);
+    const fixed = datasec(btf, data);
+    expect(fixed.size).toBe(20);
+    // The static variable keeps the compiler's offset whatever a symbol of its name says.
+    expect(fixed.vars).toEqual([
+      { type: second, offset: 0, size: 8 },
+      { type: first, offset: 8, size: 4 },
+      { type: local, offset: 16, size: 4 },
+    ]);
+    // A size the compiler wrote stays; .kconfig is the loader's, not an ELF section.
+    expect(datasec(btf, sized).size).toBe(24);
+    expect(datasec(btf, kconfig).vars).toEqual([{ type: outside, offset: 0, size: 4 }]);
+  });
+
+  it("writes into the BTF's own bytes, and a second pass changes nothing", () => {
+    const own = bytes.slice();
+    const btf = parseBtf(own);
+    fixupDatasecs(btf, facts);
+    expect(own).not.toEqual(bytes);
+    const once = own.slice();
+    fixupDatasecs(parseBtf(own), facts);
+    expect(own).toEqual(once);
+    // What was written parses back the same from a fresh copy.
+    expect(datasec(parseBtf(once), data)).toEqual(datasec(btf, data));
+  });
+
+  it("leaves a DATASEC without a matching ELF section at size 0 and its offsets as written", () => {
+    const btf = parseBtf(bytes.slice());
+    fixupDatasecs(btf, { sectionSize: () => undefined, symbolOffset: () => undefined });
+    expect(datasec(btf, data)).toMatchObject({ size: 0, vars: [{ offset: 0 }, { offset: 0 }, { offset: 16 }] });
+  });
+});
