@@ -4,7 +4,7 @@
 
 import { SpecError } from "../common/errors.js";
 import { ProgramType } from "../common/uapi.js";
-import { SymbolBinding, SymbolType, isExecutable, type ElfFile, type ElfSymbol, type SymbolTable } from "../elf/index.js";
+import { SymbolBinding, SymbolType, isExecutable, type ElfFile, type ElfSymbol } from "../elf/index.js";
 import { decodeInstructions, type Instruction } from "../insn/instruction.js";
 import type { FunctionExtInfo } from "../btf/ext-info.js";
 import { INSN_SIZE } from "../insn/opcodes.js";
@@ -109,20 +109,12 @@ export class ProgramSpec {
  */
 export function findFunctions(elf: ElfFile): Map<number, FunctionExtent[]> {
   const bySection = new Map<number, FunctionExtent[]>();
-  const symbolsBySection = new Map<number, ElfSymbol[]>();
-  // A scan of the table in place: only the function symbols become objects.
-  const table = elf.symbolTable;
-  for (let index = 1; index < table.count; index++) {
-    const type = table.type(index);
-    if (type !== SymbolType.FUNC && type !== SymbolType.NOTYPE) continue;
-    const section = elf.sections[table.sectionIndex(index)];
-    if (section === undefined || !isExecutable(section)) continue;
-    if (!isFunctionSymbol(table, index)) continue;
-    const symbol = table.symbol(index)!;
-    let list = symbolsBySection.get(section.index);
-    if (list === undefined) symbolsBySection.set(section.index, (list = []));
-    list.push(symbol);
-  }
+  // Functions are STT_FUNC symbols. Clang before 9 typed no symbol at all: in an object whose
+  // code has no STT_FUNC symbol, every named untyped symbol in code is a function, except the
+  // assembler's jump labels (LBB0_3, .Ltmp1) that share that type. (Only such objects pay for
+  // telling labels apart: modern code sections hold dozens of them.)
+  let symbolsBySection = functionSymbols(elf, false);
+  if (symbolsBySection.size === 0) symbolsBySection = functionSymbols(elf, true);
   for (const [index, symbols] of symbolsBySection) {
     const section = elf.sections[index];
     if (!isSortedByValue(symbols)) symbols.sort((a, b) => a.value - b.value);
@@ -143,16 +135,24 @@ export function findFunctions(elf: ElfFile): Map<number, FunctionExtent[]> {
   return bySection;
 }
 
-/**
- * Functions are STT_FUNC. Clang before 9 left every symbol STT_NOTYPE, so untyped symbols
- * in code count too, except the assembler's jump labels (LBB0_3, .Ltmp1) that share that type.
- */
-function isFunctionSymbol(table: SymbolTable, index: number): boolean {
-  const type = table.type(index);
-  if (type === SymbolType.FUNC) return table.name(index) !== "";
-  if (type !== SymbolType.NOTYPE) return false;
-  if (table.binding(index) === SymbolBinding.LOCAL && table.isAssemblerLabel(index)) return false;
-  return table.name(index) !== "";
+/** Function symbols by executable section: STT_FUNC ones, or with `untyped` the named STT_NOTYPE ones that are not labels. */
+function functionSymbols(elf: ElfFile, untyped: boolean): Map<number, ElfSymbol[]> {
+  const symbolsBySection = new Map<number, ElfSymbol[]>();
+  // A scan of the table in place: only the function symbols become objects.
+  const table = elf.symbolTable;
+  const wanted = untyped ? SymbolType.NOTYPE : SymbolType.FUNC;
+  for (let index = 1; index < table.count; index++) {
+    if (table.type(index) !== wanted) continue;
+    const section = elf.sections[table.sectionIndex(index)];
+    if (section === undefined || !isExecutable(section)) continue;
+    if (untyped && table.binding(index) === SymbolBinding.LOCAL && table.isAssemblerLabel(index)) continue;
+    if (table.name(index) === "") continue;
+    const symbol = table.symbol(index)!;
+    let list = symbolsBySection.get(section.index);
+    if (list === undefined) symbolsBySection.set(section.index, (list = []));
+    list.push(symbol);
+  }
+  return symbolsBySection;
 }
 
 function isSortedByValue(symbols: readonly ElfSymbol[]): boolean {
