@@ -40,7 +40,7 @@ export function readRelocations(section: ElfSection, littleEndian: boolean): Elf
     const infoLow = view.getUint32(at + (littleEndian ? 8 : 12), littleEndian);
     const infoHigh = view.getUint32(at + (littleEndian ? 12 : 8), littleEndian);
     relocations[i] = {
-      offset: u64AsNumber(view, at, littleEndian, "relocation offset", section.offset),
+      offset: u64AsNumber(view, at, littleEndian, "relocation offset", 0, section.offset),
       symbolIndex: infoHigh,
       type: infoLow,
       addend: withAddend ? view.getBigInt64(at + 16, littleEndian) : 0n,

@@ -71,8 +71,8 @@ export function readSectionHeaders(
   for (let index = 0; index < count; index++) {
     const at = tableOffset + index * entrySize;
     const type = view.getUint32(at + 4, le);
-    const offset = u64AsNumber(view, at + 24, le, `section ${index} offset`);
-    const size = u64AsNumber(view, at + 32, le, `section ${index} size`);
+    const offset = u64AsNumber(view, at + 24, le, "section # offset", index);
+    const size = u64AsNumber(view, at + 32, le, "section # size", index);
     const hasBytes = type !== SectionType.NOBITS && type !== SectionType.NULL;
     if (hasBytes && !(offset + size <= fileLength)) {
       throw new ElfError(`section ${index} (offset ${offset}, size ${size}) extends past the end of the file (${fileLength} bytes)`, {
@@ -90,8 +90,8 @@ export function readSectionHeaders(
       size,
       view.getUint32(at + 40, le),
       view.getUint32(at + 44, le),
-      u64AsNumber(view, at + 48, le, `section ${index} alignment`),
-      u64AsNumber(view, at + 56, le, `section ${index} entry size`),
+      u64AsNumber(view, at + 48, le, "section # alignment", index),
+      u64AsNumber(view, at + 56, le, "section # entry size", index),
       hasBytes,
     );
   }
@@ -110,14 +110,18 @@ export function readSectionHeaders(
  * buffer, so they are reported as out of bounds instead of losing precision. Two 32-bit
  * reads, no BigInt: this runs for every offset and size in a file. The caller has checked
  * that the 8 bytes are inside the view; `base` is the view's offset in the file, for errors.
+ * `what` names the field for the error, with "#" standing for `index` (the section or
+ * symbol number): the message is built only when it is needed, not on every read.
  */
-export function u64AsNumber(view: DataView, at: number, littleEndian: boolean, what: string, base = 0): number {
+export function u64AsNumber(view: DataView, at: number, littleEndian: boolean, what: string, index = 0, base = 0): number {
   const low = view.getUint32(at + (littleEndian ? 0 : 4), littleEndian);
   const high = view.getUint32(at + (littleEndian ? 4 : 0), littleEndian);
   // The usual case returns `low` itself: V8 keeps it a small integer, while the product
   // below is a double that costs a heap allocation in every object it is stored in.
   if (high === 0) return low;
-  if (high > 0x1fffff) throw new ElfError(`${what} ${view.getBigUint64(at, littleEndian)} is too large`, { offset: base + at });
+  if (high > 0x1fffff) {
+    throw new ElfError(`${what.replace("#", String(index))} ${view.getBigUint64(at, littleEndian)} is too large`, { offset: base + at });
+  }
   return high * 0x100000000 + low;
 }
 
@@ -168,8 +172,13 @@ export class StringTable {
     this.ascii = isAscii(this.bytes) ? utf8.decode(this.bytes) : undefined;
   }
 
-  get(offset: number): string {
+  /** Throws the ElfError get() would for an offset outside the table. */
+  checkOffset(offset: number): void {
     if (!(offset >= 0 && offset < this.bytes.byteLength)) throw this.fail(`name offset ${offset} is outside the string table`, offset);
+  }
+
+  get(offset: number): string {
+    this.checkOffset(offset);
     const end = this.ascii === undefined ? this.bytes.indexOf(0, offset) : this.ascii.indexOf("\0", offset);
     if (end < 0) throw this.fail(`string at offset ${offset} is not NUL-terminated`, offset);
     if (end === offset) return "";

@@ -52,6 +52,9 @@ export class SymbolTable {
     this.data = symtab.data;
     this.view = new DataView(this.data.buffer, this.data.byteOffset, this.data.byteLength);
     this.count = symtab.size / SYMBOL_SIZE;
+    // Every name offset must lie inside the string table, whether or not the name is ever
+    // read: a corrupt table is refused here, not by whichever later scan reads that name.
+    for (let index = 0; index < this.count; index++) names.checkOffset(this.view.getUint32(index * SYMBOL_SIZE, littleEndian));
     this.extended = extendedIndices === undefined ? undefined : extendedIndicesOf(extendedIndices, littleEndian);
   }
 
@@ -76,11 +79,11 @@ export class SymbolTable {
 
   /** st_value: for a relocatable object, the offset within the symbol's section. */
   value(index: number): number {
-    return u64AsNumber(this.view, index * SYMBOL_SIZE + 8, this.littleEndian, `symbol ${index} value`, this.symtab.offset);
+    return u64AsNumber(this.view, index * SYMBOL_SIZE + 8, this.littleEndian, "symbol # value", index, this.symtab.offset);
   }
 
   size(index: number): number {
-    return u64AsNumber(this.view, index * SYMBOL_SIZE + 16, this.littleEndian, `symbol ${index} size`, this.symtab.offset);
+    return u64AsNumber(this.view, index * SYMBOL_SIZE + 16, this.littleEndian, "symbol # size", index, this.symtab.offset);
   }
 
   name(index: number): string {

@@ -10,6 +10,7 @@
 import { describe, expect, it } from "vitest";
 import { BpfError, BtfError, ElfError, RelocationError, SpecError, isBpfError } from "../common/errors.js";
 import { parseBtf } from "../btf/index.js";
+import { parseElf } from "../elf/index.js";
 import { parseObject, type ObjectSpec } from "../loader/spec.js";
 import { ciliumObject, objectBytes, readelfJson, readelfRelocations, xdpToolsObject, type ReadelfJson } from "./helpers/objects.js";
 import { progPath } from "./helpers/progs.js";
@@ -17,6 +18,7 @@ import { progPath } from "./helpers/progs.js";
 const SECTION_HEADER_SIZE = 64;
 const SYMBOL_SIZE = 24;
 const SHT_NOBITS = 8;
+const STT_FUNC = 2;
 
 /** An object's bytes with a DataView in its byte order and llvm-readelf's map of it. */
 class Subject {
@@ -129,6 +131,34 @@ describe("truncation", () => {
       subject.u64(subject.header(section.Index) + 32, BigInt(subject.bytes.byteLength - section.Offset + 1));
       const error = failure(subject.bytes, ElfError);
       expect(error.offset, section.Name.Value).toBe(subject.header(section.Index));
+    }
+  });
+});
+
+describe("64-bit fields past 2^53", () => {
+  // Offsets and sizes are kept as numbers; one that does not fit in 53 bits cannot address
+  // anything, and the error names the field and its section or symbol by number.
+  it("a section's offset, size, alignment or entry size: ElfError naming section and field", () => {
+    for (const [field, at] of [["offset", 24], ["size", 32], ["alignment", 48], ["entry size", 56]] as const) {
+      const subject = xdpCounter();
+      const index = subject.section("license").Index;
+      subject.u64(subject.header(index) + at, 2n ** 60n);
+      const error = failure(subject.bytes, ElfError);
+      expect(error.message).toContain(`section ${index} ${field} ${2n ** 60n} is too large`);
+      expect(error.offset).toBe(subject.header(index) + at);
+    }
+  });
+
+  it("a symbol's value or size: ElfError naming the symbol and field", () => {
+    for (const [field, at] of [["value", 8], ["size", 16]] as const) {
+      const subject = xdpCounter();
+      const symtab = subject.section(".symtab");
+      // The first function symbol (llvm-readelf lists the null symbol 0 too).
+      const index = subject.layout.symbols.findIndex((s) => s.Type.RawValue === STT_FUNC);
+      expect(parseElf(subject.bytes).symbol(index)?.name).toBe(subject.layout.symbols[index].Name.Value);
+      subject.u64(symtab.Offset + index * SYMBOL_SIZE + at, 2n ** 62n);
+      const error = failure(subject.bytes, ElfError);
+      expect(error.message).toContain(`symbol ${index} ${field} ${2n ** 62n} is too large`);
     }
   });
 });
