@@ -54,7 +54,13 @@ export class SymbolTable {
     this.count = symtab.size / SYMBOL_SIZE;
     // Every name offset must lie inside the string table, whether or not the name is ever
     // read: a corrupt table is refused here, not by whichever later scan reads that name.
-    for (let index = 0; index < this.count; index++) names.checkOffset(this.view.getUint32(index * SYMBOL_SIZE, littleEndian));
+    // (One check of the largest: a call per symbol cost more than the rest of this constructor.)
+    let largestNameOffset = 0;
+    for (let index = 0; index < this.count; index++) {
+      const nameOffset = this.view.getUint32(index * SYMBOL_SIZE, littleEndian);
+      if (nameOffset > largestNameOffset) largestNameOffset = nameOffset;
+    }
+    if (this.count > 0) names.checkOffset(largestNameOffset);
     this.extended = extendedIndices === undefined ? undefined : extendedIndicesOf(extendedIndices, littleEndian);
   }
 
