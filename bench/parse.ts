@@ -117,8 +117,9 @@ export async function runParseBench(options: ParseBenchOptions = {}): Promise<Pa
     plan,
     sides: {
       ours:
-        "parseObject(bytes), spec.btf, parseBtfExt(spec.btfExt): ELF header, sections, symbols, relocations, references of " +
-        "every function, map specs (.maps through BTF, legacy maps), data sections copied, .BTF header checked and every type " +
+        "parseObject(bytes), spec.btf, parseBtfExt(spec.btfExt): ELF header, sections, symbols, relocations, relocation " +
+        "references of every function (bpf-to-bpf calls within a section, which have no relocation, are found on first read " +
+        "of a program's references, as libbpf finds them at load), map specs (.maps through BTF, legacy maps), data sections copied, .BTF header checked and every type " +
         `record indexed, .BTF.ext func_info/line_info/CO-RE records read (${parser.extNote}). ` +
         "ours_spec_only_us: parseObject alone (.BTF parsed only if .maps needs it, .BTF.ext copied).",
       libbpf:

@@ -37,8 +37,9 @@ export class ProgramSpec {
   readonly littleEndian: boolean;
   /** Byte offset of the function within its section. */
   readonly sectionOffset: number;
-  /** Relocations and calls, symbolic; `insn` is a slot index relative to the function's start. */
-  references: Reference[];
+  /** Read on first use of `references` (the pass that finds same-section calls). */
+  private readReferences: (() => Reference[]) | undefined;
+  private referenceList: Reference[] | undefined;
   private decoded: Instruction[] | undefined;
   private readonly readExtInfo: (() => FunctionExtInfo | undefined) | undefined;
   private ext: FunctionExtInfo | undefined | null = null;
@@ -55,7 +56,8 @@ export class ProgramSpec {
     bytes: Uint8Array;
     littleEndian: boolean;
     sectionOffset: number;
-    references: Reference[];
+    /** The references, or how to read them on first use. */
+    references: Reference[] | (() => Reference[]);
     /** Reads this function's .BTF.ext records (func_info, line_info, CO-RE), on first use. */
     extInfo?: () => FunctionExtInfo | undefined;
   }) {
@@ -68,7 +70,8 @@ export class ProgramSpec {
     this.bytes = init.bytes;
     this.littleEndian = init.littleEndian;
     this.sectionOffset = init.sectionOffset;
-    this.references = init.references;
+    if (typeof init.references === "function") this.readReferences = init.references;
+    else this.referenceList = init.references;
     this.readExtInfo = init.extInfo;
     this.parsedBytes = init.bytes;
     const match = init.isSubprogram ? undefined : matchSection(init.section);
@@ -77,6 +80,20 @@ export class ProgramSpec {
     this.flags = match?.definition.flags ?? 0;
     this.attachTarget = match?.target ?? "";
     this.legacySectionName = match?.legacy ?? false;
+  }
+
+  /** Relocations and calls, symbolic; `insn` is a slot index relative to the function's start. */
+  get references(): Reference[] {
+    if (this.referenceList === undefined) {
+      this.referenceList = this.readReferences!();
+      this.readReferences = undefined;
+    }
+    return this.referenceList;
+  }
+
+  set references(references: Reference[]) {
+    this.referenceList = references;
+    this.readReferences = undefined;
   }
 
   /** Number of 8-byte slots (ld_imm64 takes two). */

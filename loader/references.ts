@@ -61,15 +61,13 @@ export interface ReferenceContext {
 }
 
 /**
- * The references of every function of one executable section, in the order of `functions`
- * (its extents, sorted by start): each function's relocations plus its same-section calls,
- * sorted by instruction. The section's relocations are walked once, in offset order, so the
- * whole section costs one pass over its relocations and one over its instructions.
+ * The relocation references of every function of one executable section, in the order of
+ * `functions` (its extents, sorted by start), each sorted by instruction. The section's
+ * relocations are walked once, in offset order. Same-section calls carry no relocation:
+ * withSameSectionCalls adds them, when a program's references are first read.
  */
 export function collectReferences(ctx: ReferenceContext, section: ElfSection, functions: readonly FunctionExtent[]): Reference[][] {
-  const bytes = section.data;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const le = ctx.elf.littleEndian;
+  const view = new DataView(section.data.buffer, section.data.byteOffset, section.data.byteLength);
   const relocations = sortedByOffset(ctx.elf.relocationsFor(section));
   const result: Reference[][] = new Array(functions.length);
   let next = 0; // the first relocation not yet given to a function
@@ -77,39 +75,50 @@ export function collectReferences(ctx: ReferenceContext, section: ElfSection, fu
     const fn = functions[f];
     // Relocations between functions patch no function's code: nothing is loaded from there.
     while (next < relocations.length && relocations[next].offset < fn.start) next++;
-    const first = next;
     const references: Reference[] = [];
     for (; next < relocations.length && relocations[next].offset < fn.end; next++) {
       references.push(relocationReference(ctx, fn, relocations[next], view));
     }
-    // Same-section bpf-to-bpf calls: no relocation, the offset is already in imm. A call
-    // that has a relocation (to another section) was handled above.
-    let calls: Reference[] | undefined;
-    let relocated = first;
-    for (let at = fn.start; at + INSN_SIZE <= fn.end; at += INSN_SIZE) {
-      const opcode = bytes[at];
-      if (opcode === BPF_LD_IMM64) {
-        at += INSN_SIZE;
-        continue;
-      }
-      if (opcode !== BPF_CALL_OPCODE || srcRegister(bytes[at + 1], le) !== BPF_PSEUDO_CALL) continue;
-      while (relocated < next && relocations[relocated].offset < at) relocated++;
-      if (relocated < next && relocations[relocated].offset === at) continue;
-      const insn = (at - fn.start) / INSN_SIZE;
-      const targetOffset = at + (view.getInt32(at + 4, le) + 1) * INSN_SIZE;
-      const target = functionAt(ctx, section, targetOffset);
-      if (target === undefined) {
-        throw new RelocationError(`call jumps to byte ${targetOffset} of ${section.name}, where no function starts`, {
-          program: fn.name,
-          instruction: insn,
-          symbol: "",
-        });
-      }
-      (calls ??= []).push({ kind: "call", insn, target: target.name });
-    }
-    result[f] = calls === undefined ? references : mergeByInstruction(references, calls);
+    result[f] = references;
   }
   return result;
+}
+
+/**
+ * `relocated` (a function's relocation references) with the function's bpf-to-bpf calls
+ * within its own section added, in instruction order. Those calls have no relocation: clang
+ * writes the relative offset into imm. They are found by a pass over the instructions, made
+ * when the references are first needed (linking, disassembly), as libbpf finds them at load.
+ */
+export function withSameSectionCalls(ctx: ReferenceContext, fn: FunctionExtent, relocated: Reference[]): Reference[] {
+  const bytes = fn.section.data;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const le = ctx.elf.littleEndian;
+  let calls: Reference[] | undefined;
+  let nextRelocated = 0;
+  for (let at = fn.start; at + INSN_SIZE <= fn.end; at += INSN_SIZE) {
+    const opcode = bytes[at];
+    if (opcode === BPF_LD_IMM64) {
+      at += INSN_SIZE;
+      continue;
+    }
+    if (opcode !== BPF_CALL_OPCODE || srcRegister(bytes[at + 1], le) !== BPF_PSEUDO_CALL) continue;
+    const insn = (at - fn.start) / INSN_SIZE;
+    // A call with a relocation (to another section) is among the relocated references.
+    while (nextRelocated < relocated.length && relocated[nextRelocated].insn < insn) nextRelocated++;
+    if (nextRelocated < relocated.length && relocated[nextRelocated].insn === insn) continue;
+    const targetOffset = at + (view.getInt32(at + 4, le) + 1) * INSN_SIZE;
+    const target = functionAt(ctx, fn.section, targetOffset);
+    if (target === undefined) {
+      throw new RelocationError(`call jumps to byte ${targetOffset} of ${fn.section.name}, where no function starts`, {
+        program: fn.name,
+        instruction: insn,
+        symbol: "",
+      });
+    }
+    (calls ??= []).push({ kind: "call", insn, target: target.name });
+  }
+  return calls === undefined ? relocated : mergeByInstruction(relocated, calls);
 }
 
 function relocationReference(ctx: ReferenceContext, fn: FunctionExtent, relocation: ElfRelocation, view: DataView): Reference {

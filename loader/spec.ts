@@ -14,7 +14,7 @@ import { readMapInitialValues } from "../maps/btf-map-values.js";
 import { readLegacyMaps } from "../maps/legacy-maps.js";
 import type { MapSpec } from "../maps/spec.js";
 import { ProgramSpec, findFunctions } from "./programs.js";
-import { collectReferences, type ReferenceContext } from "./references.js";
+import { collectReferences, withSameSectionCalls, type ReferenceContext } from "./references.js";
 import { readVariables, type VariableSpec } from "./variables.js";
 
 /** A global data section (.data, .rodata, .bss, .data.*, .rodata.*): becomes an array map at load. */
@@ -138,7 +138,7 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Obje
     const section = elf.sections[sectionIndex];
     const isSubprogram = section.name === ".text";
     const table = isSubprogram ? subprograms : programs;
-    const references = collectReferences(ctx, section, extents);
+    const relocated = collectReferences(ctx, section, extents);
     for (let i = 0; i < extents.length; i++) {
       const fn = extents[i];
       const program = new ProgramSpec({
@@ -151,7 +151,7 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Obje
         bytes: section.data.subarray(fn.start, fn.end),
         littleEndian: elf.littleEndian,
         sectionOffset: fn.start,
-        references: references[i],
+        references: () => withSameSectionCalls(ctx, fn, relocated[i]),
         extInfo: extInfo(section.name, fn.start, fn.end),
       });
       if (table.has(fn.name)) throw new SpecError(`two functions are named ${fn.name}`, { part: section.name });

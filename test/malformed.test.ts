@@ -73,6 +73,7 @@ function parseFully(bytes: Uint8Array): ObjectSpec {
   for (const program of [...spec.programs.values(), ...spec.subprograms.values()]) {
     void program.instructions.length;
     void program.slotCount;
+    void program.references.length;
   }
   const btf = spec.btf;
   if (btf !== undefined) for (let id = 0; id < btf.typeCount; id++) btf.type(id);
@@ -353,6 +354,39 @@ describe("relocations", () => {
     expect(subject.readU32(xdp.Offset + 8 + 4)).toBe(9);
     const error = failure(subject.u32(xdp.Offset + 8 + 4, 3).bytes, RelocationError);
     expect([error.program, error.instruction]).toEqual(["xdp_static_call", 1]);
+  });
+});
+
+describe("same-section calls (no relocation: found when references are first read)", () => {
+  // loader-clang-7-el.elf: global_fn in .text calls global_fn2 at slot 4 with no relocation.
+  const callSite = (subject: Subject) => {
+    const text = subject.section(".text");
+    const globalFn = subject.layout.symbols.find((s) => s.Name.Value === "global_fn")!;
+    return text.Offset + globalFn.Value + 4 * 8;
+  };
+
+  it("the call is found, and the spec parses without reading it", () => {
+    const subject = new Subject(ciliumObject("loader-clang-7-el.elf"));
+    expect(subject.bytes[callSite(subject)]).toBe(0x85);
+    const spec = parseObject(subject.bytes);
+    expect(spec.subprograms.get("global_fn")!.references.find((r) => r.insn === 4)).toEqual({ kind: "call", insn: 4, target: "global_fn2" });
+  });
+
+  it("a call into the middle of a function: RelocationError naming the caller and instruction", () => {
+    const subject = new Subject(ciliumObject("loader-clang-7-el.elf"));
+    const at = callSite(subject);
+    subject.u32(at + 4, subject.readU32(at + 4) + 1); // one slot past global_fn2's start
+    const spec = parseObject(subject.bytes);
+    let error: unknown;
+    try {
+      void spec.subprograms.get("global_fn")!.references;
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(RelocationError);
+    expect(error).toMatchObject({ program: "global_fn", instruction: 4 });
+    expect((error as Error).message).toMatch(/call jumps to byte \d+ of \.text, where no function starts/);
+    failure(subject.bytes, RelocationError);
   });
 });
 
