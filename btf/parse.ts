@@ -23,7 +23,7 @@
 import { isAscii } from "node:buffer";
 import { ByteReader, type OutOfBoundsError } from "../common/reader.js";
 import { BtfError } from "../common/errors.js";
-import { BtfKind } from "./kinds.js";
+import { BtfKind, KIND_NAMES } from "./kinds.js";
 import { decodeType, indexTypes } from "./decode.js";
 import type { BtfType } from "./types.js";
 
@@ -215,31 +215,49 @@ export class Btf {
     throw new BtfError("typedef or qualifier chain is longer than 32 (a loop?)", { typeId: id });
   }
 
-  /** Size in bytes of a type, as the C compiler would compute it. */
+  /**
+   * Size in bytes of a type, as the C compiler would compute it. Read from the records
+   * without decoding them: map definitions ask for the size of every key and value type,
+   * mostly structs whose members nothing reads at parse time.
+   */
   sizeof(id: number): number {
     let elements = 1;
-    for (let depth = 0; depth < 32; depth++) {
-      const type = this.resolve(id);
-      switch (type.kind) {
-        case "int":
-        case "struct":
-        case "union":
-        case "enum":
-        case "enum64":
-        case "float":
-        case "datasec":
-          return elements * type.size;
-        case "ptr":
+    // Typedef and qualifier hops plus array levels; 32 of each at most, as resolve() allows.
+    for (let depth = 0; depth < 64; depth++) {
+      if (id > 0 && id < this.firstTypeId) return elements * this.base!.sizeof(id);
+      if (id === 0) throw new BtfError("a void has no size", { typeId: 0 });
+      const at = this.offsets[this.ownIndex(id)];
+      const view = this.types.view;
+      const le = this.littleEndian;
+      const kind = (view.getUint32(at + 4, le) >>> 24) & 0x1f;
+      switch (kind) {
+        case BtfKind.INT:
+        case BtfKind.STRUCT:
+        case BtfKind.UNION:
+        case BtfKind.ENUM:
+        case BtfKind.ENUM64:
+        case BtfKind.FLOAT:
+        case BtfKind.DATASEC:
+          return elements * view.getUint32(at + 8, le);
+        case BtfKind.PTR:
           return elements * 8;
-        case "array":
-          elements *= type.nelems;
-          id = type.type;
+        case BtfKind.ARRAY:
+          // struct btf_array { type, index_type, nelems } after the 12-byte header.
+          elements *= view.getUint32(at + 20, le);
+          id = view.getUint32(at + 12, le);
+          continue;
+        case BtfKind.TYPEDEF:
+        case BtfKind.VOLATILE:
+        case BtfKind.CONST:
+        case BtfKind.RESTRICT:
+        case BtfKind.TYPE_TAG:
+          id = view.getUint32(at + 8, le);
           continue;
         default:
-          throw new BtfError(`a ${type.kind} has no size`, { typeId: type.id });
+          throw new BtfError(`a ${KIND_NAMES[kind].toLowerCase()} has no size`, { typeId: id });
       }
     }
-    throw new BtfError("array nesting is deeper than 32", { typeId: id });
+    throw new BtfError("typedef, qualifier or array chain is longer than 64 (a loop?)", { typeId: id });
   }
 }
 
