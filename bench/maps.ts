@@ -107,7 +107,7 @@ export async function runMapsBench(options: MapsBenchOptions = {}): Promise<Maps
     plan,
     ...(libraryError === undefined ? {} : { library_error: libraryError }),
     maps,
-    summary: summarize(maps),
+    summary: summarizeMaps(maps),
   };
 }
 
@@ -268,11 +268,12 @@ function runMapOps(harness: string, plan: Plan, id: number, entries: number, chu
  */
 const BYTE_LEVEL_BATCHES = new Set(["lookup_batch_chunks", "update_batch_bytes"]);
 
-function summarize(maps: MapsBenchReport["maps"]): MapsBenchReport["summary"] {
+/** Goals checked on per-kind results shaped like MapKindResult (one run, or the medians of several). */
+export function summarizeMaps(maps: Partial<Record<MapKind, Pick<MapKindResult, "per_op" | "batch">>>): MapsBenchReport["summary"] {
   const misses: string[] = [];
   let perOpSeen = false;
   let batchSeen = false;
-  for (const [kind, result] of Object.entries(maps) as [MapKind, MapKindResult][]) {
+  for (const [kind, result] of Object.entries(maps) as [MapKind, Pick<MapKindResult, "per_op" | "batch">][]) {
     for (const [op, row] of Object.entries(result.per_op)) {
       if (row?.library_vs_raw == null) continue;
       perOpSeen = true;

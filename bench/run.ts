@@ -7,12 +7,14 @@
 //     npx tsx bench/run.ts profile [OBJ]   bench/profile.ts: where parseObject spends its time
 //
 // Options: --quick (tiny plan, numbers only good for checking that it runs), --source (time
-// the TypeScript source through tsx instead of the tsc output users run), --seconds=N (profile).
+// the TypeScript source through tsx instead of the tsc output users run), --seconds=N (profile),
+// --runs=N (maps: N runs in fresh processes, figures are medians; default 5, 1 with --quick).
 // Progress goes to stderr; nothing but the JSON goes to stdout.
 
 import { cpus, loadavg, release } from "node:os";
 import { buildBpfObject } from "./build.js";
 import { runMapsBench } from "./maps.js";
+import { runMapsBenchRuns } from "./maps-runs.js";
 import { runBtfBench } from "./btf.js";
 import type { Plan } from "./measure.js";
 import { runParseBench } from "./parse.js";
@@ -45,7 +47,8 @@ async function main(argv: string[]): Promise<void> {
       }
       if (command === "all" || command === "maps") {
         progress("maps: BpfMap vs raw koffi vs libbpf");
-        output.maps = await runMapsBench({ plan, code });
+        const runs = Number(argv.find((arg) => arg.startsWith("--runs="))?.split("=")[1] ?? (plan === undefined ? 5 : 1));
+        output.maps = runs > 1 ? runMapsBenchRuns(runs, [...flags].filter((f) => !f.startsWith("--runs=")), progress) : await runMapsBench({ plan, code });
       }
       break;
     case "profile": {
