@@ -222,8 +222,10 @@ export class Btf {
    */
   sizeof(id: number): number {
     let elements = 1;
-    // Typedef and qualifier hops plus array levels; 32 of each at most, as resolve() allows.
-    for (let depth = 0; depth < 64; depth++) {
+    // As many typedefs and qualifiers in a row as resolve() follows (31), and 31 array levels.
+    let hops = 0;
+    let levels = 0;
+    for (;;) {
       if (id > 0 && id < this.firstTypeId) return elements * this.base!.sizeof(id);
       if (id === 0) throw new BtfError("a void has no size", { typeId: 0 });
       const at = this.offsets[this.ownIndex(id)];
@@ -242,6 +244,8 @@ export class Btf {
         case BtfKind.PTR:
           return elements * 8;
         case BtfKind.ARRAY:
+          if (++levels >= 32) throw new BtfError("array nesting is deeper than 32", { typeId: id });
+          hops = 0;
           // struct btf_array { type, index_type, nelems } after the 12-byte header.
           elements *= view.getUint32(at + 20, le);
           id = view.getUint32(at + 12, le);
@@ -251,13 +255,13 @@ export class Btf {
         case BtfKind.CONST:
         case BtfKind.RESTRICT:
         case BtfKind.TYPE_TAG:
+          if (++hops >= 32) throw new BtfError("typedef or qualifier chain is longer than 32 (a loop?)", { typeId: id });
           id = view.getUint32(at + 8, le);
           continue;
         default:
           throw new BtfError(`a ${KIND_NAMES[kind].toLowerCase()} has no size`, { typeId: id });
       }
     }
-    throw new BtfError("typedef, qualifier or array chain is longer than 64 (a loop?)", { typeId: id });
   }
 }
 

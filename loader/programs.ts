@@ -82,7 +82,12 @@ export class ProgramSpec {
     this.legacySectionName = match?.legacy ?? false;
   }
 
-  /** Relocations and calls, symbolic; `insn` is a slot index relative to the function's start. */
+  /**
+   * Relocations and calls, symbolic; `insn` is a slot index relative to the function's start.
+   * The relocations are read at parse time; calls within the section (which have none) on the
+   * first read, from the instructions as they are then (editing `bytes` in place before that
+   * changes which calls are found; assign `references` to keep them in step with new code).
+   */
   get references(): Reference[] {
     if (this.referenceList === undefined) {
       this.referenceList = this.readReferences!();
@@ -126,12 +131,16 @@ export class ProgramSpec {
  */
 export function findFunctions(elf: ElfFile): Map<number, FunctionExtent[]> {
   const bySection = new Map<number, FunctionExtent[]>();
-  // Functions are STT_FUNC symbols. Clang before 9 typed no symbol at all: in an object whose
-  // code has no STT_FUNC symbol, every named untyped symbol in code is a function, except the
-  // assembler's jump labels (LBB0_3, .Ltmp1) that share that type. (Only such objects pay for
-  // telling labels apart: modern code sections hold dozens of them.)
-  let symbolsBySection = functionSymbols(elf, false);
-  if (symbolsBySection.size === 0) symbolsBySection = functionSymbols(elf, true);
+  // Functions are STT_FUNC symbols. Clang before 9 typed no symbol at all: in a code section
+  // with no STT_FUNC symbol, every named untyped symbol is a function, except the assembler's
+  // jump labels (LBB0_3, .Ltmp1) that share that type. (Only such sections pay for telling
+  // labels apart: modern code sections hold dozens of them.)
+  const symbolsBySection = functionSymbols(elf, undefined);
+  const untyped = new Set<number>();
+  for (const section of elf.sections) {
+    if (isExecutable(section) && section.size > 0 && !symbolsBySection.has(section.index)) untyped.add(section.index);
+  }
+  if (untyped.size > 0) for (const [index, symbols] of functionSymbols(elf, untyped)) symbolsBySection.set(index, symbols);
   for (const [index, symbols] of symbolsBySection) {
     const section = elf.sections[index];
     if (!isSortedByValue(symbols)) symbols.sort((a, b) => a.value - b.value);
@@ -152,17 +161,24 @@ export function findFunctions(elf: ElfFile): Map<number, FunctionExtent[]> {
   return bySection;
 }
 
-/** Function symbols by executable section: STT_FUNC ones, or with `untyped` the named STT_NOTYPE ones that are not labels. */
-function functionSymbols(elf: ElfFile, untyped: boolean): Map<number, ElfSymbol[]> {
+/**
+ * Function symbols by executable section: the STT_FUNC ones, or, given `untypedIn`, the named
+ * STT_NOTYPE ones that are not labels in those sections.
+ */
+function functionSymbols(elf: ElfFile, untypedIn: ReadonlySet<number> | undefined): Map<number, ElfSymbol[]> {
   const symbolsBySection = new Map<number, ElfSymbol[]>();
   // A scan of the table in place: only the function symbols become objects.
   const table = elf.symbolTable;
-  const wanted = untyped ? SymbolType.NOTYPE : SymbolType.FUNC;
+  const wanted = untypedIn === undefined ? SymbolType.FUNC : SymbolType.NOTYPE;
   for (let index = 1; index < table.count; index++) {
     if (table.type(index) !== wanted) continue;
-    const section = elf.sections[table.sectionIndex(index)];
+    const sectionIndex = table.sectionIndex(index);
+    const section = elf.sections[sectionIndex];
     if (section === undefined || !isExecutable(section)) continue;
-    if (untyped && table.binding(index) === SymbolBinding.LOCAL && table.isAssemblerLabel(index)) continue;
+    if (untypedIn !== undefined) {
+      if (!untypedIn.has(sectionIndex)) continue;
+      if (table.binding(index) === SymbolBinding.LOCAL && table.isAssemblerLabel(index)) continue;
+    }
     if (table.name(index) === "") continue;
     const symbol = table.symbol(index)!;
     let list = symbolsBySection.get(section.index);

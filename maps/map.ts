@@ -20,6 +20,7 @@ import { SpecError, SyscallError } from "../common/errors.js";
 import { BpfCommand, MapType, UpdateFlags, mapTypeName } from "../syscall/constants.js";
 import { ARRAY_MAP_TYPES, createMap, freezeMap, MapElemCommands, NextKeyCursor, type MapCreateAttrs } from "../syscall/bpf-map.js";
 import { bpfError } from "../syscall/bpf.js";
+import { NativeBuffer } from "../syscall/native.js";
 import { getPinnedObject, objectFdById, objectKindOf, pinObject } from "../syscall/bpf-obj.js";
 import { possibleCpus } from "../syscall/cpus.js";
 import { Errno } from "../syscall/errno.js";
@@ -105,7 +106,9 @@ export class BpfMap<K = Scalar, V = MapValue> extends MapElemCommands {
   constructor(fd: Fd, description: MapDescription, options: BpfMapOptions<K, unknown> = {}) {
     const part = `map ${JSON.stringify(description.name)}`;
     const { keyCodec, valueCodec } = adopt(fd, () => chooseCodecs<K, V>(part, description, options));
-    super(fd.raw, description.keySize, valueCodec.size);
+    // Allocated before the handle takes the fd over, so that a failure here still closes it.
+    const scratch = adopt(fd, () => new NativeBuffer(MapElemCommands.blockSize(description.keySize, valueCodec.size)));
+    super(fd.raw, scratch, description.keySize, valueCodec.size);
     this.fd = fd;
     this.name = description.name;
     this.type = description.type;
@@ -160,7 +163,7 @@ export class BpfMap<K = Scalar, V = MapValue> extends MapElemCommands {
   /** The value stored under `key`, or undefined when there is none. */
   lookup(key: K): V | undefined {
     this.#checkOpen();
-    this.keyCodec.encode(key, this.scratch, this.scratchView, this.keyAt, this.#keyPart);
+    this.keyCodec.encode(key, this.scratch, this.scratchView, 0, this.#keyPart);
     const ret = this.lookupElem();
     if (ret === -Errno.ENOENT) return undefined;
     if (ret < 0) throw this.#error(BpfCommand.MAP_LOOKUP_ELEM, ret);
@@ -170,7 +173,7 @@ export class BpfMap<K = Scalar, V = MapValue> extends MapElemCommands {
   /** Stores `value` under `key`; `flag` "noexist" / "exist" make it conditional (EEXIST / ENOENT otherwise). */
   update(key: K, value: V, flag: UpdateFlagInput = "any"): void {
     this.#checkOpen();
-    this.keyCodec.encode(key, this.scratch, this.scratchView, this.keyAt, this.#keyPart);
+    this.keyCodec.encode(key, this.scratch, this.scratchView, 0, this.#keyPart);
     this.valueCodec.encode(value, this.scratch, this.scratchView, this.valueAt, this.#valuePart);
     const ret = this.updateElem(updateFlagValue(flag));
     if (ret < 0) throw this.#error(BpfCommand.MAP_UPDATE_ELEM, ret, this.#updateCauses(key));
@@ -179,7 +182,7 @@ export class BpfMap<K = Scalar, V = MapValue> extends MapElemCommands {
   /** Deletes `key`; false when it was not there. */
   delete(key: K): boolean {
     this.#checkOpen();
-    this.keyCodec.encode(key, this.scratch, this.scratchView, this.keyAt, this.#keyPart);
+    this.keyCodec.encode(key, this.scratch, this.scratchView, 0, this.#keyPart);
     const ret = this.deleteElem();
     if (ret === -Errno.ENOENT) return false;
     if (ret < 0) throw this.#error(BpfCommand.MAP_DELETE_ELEM, ret);
@@ -189,7 +192,7 @@ export class BpfMap<K = Scalar, V = MapValue> extends MapElemCommands {
   /** Removes `key` and returns its value, atomically (hash maps since 5.14); undefined when absent. */
   lookupAndDelete(key: K): V | undefined {
     this.#checkOpen();
-    this.keyCodec.encode(key, this.scratch, this.scratchView, this.keyAt, this.#keyPart);
+    this.keyCodec.encode(key, this.scratch, this.scratchView, 0, this.#keyPart);
     const ret = this.lookupAndDeleteElem();
     if (ret === -Errno.ENOENT) return undefined;
     if (ret < 0) throw this.#error(BpfCommand.MAP_LOOKUP_AND_DELETE_ELEM, ret);

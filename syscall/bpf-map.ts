@@ -10,8 +10,8 @@
 //     };
 //
 // The element commands are the hot path. MapElemCommands keeps, per map, one native block
-// holding two ready attrs plus the key, value and next-key scratch they point to, so a
-// lookup is: write the key bytes, call, read the value bytes. No allocation, no throw:
+// holding a ready attr plus the key and value scratch it points to, so a lookup is: write
+// the key bytes, call, read the value bytes. No allocation, no throw:
 // each call returns 0 or the negated errno and the map handle decides what ENOENT means.
 
 import { BpfCommand, MapFlags, MapType } from "./constants.js";
@@ -20,6 +20,7 @@ import { bpfCall, bpfFdCall, sysBpf } from "./bpf.js";
 import { rawFd, type Fd } from "./fd.js";
 import { MapCreateAttr, MapElemAttr, offsetofend } from "./layout.js";
 import { NativeBuffer } from "./native.js";
+import { Errno } from "./errno.js";
 
 /** The attributes of BPF_MAP_CREATE, named after the bpf_attr fields. */
 export interface MapCreateAttrs {
@@ -134,16 +135,15 @@ const DELETE_ATTR_SIZE = offsetofend(MapElemAttr.key);
 const NEXT_KEY_ATTR_SIZE = offsetofend(MapElemAttr.next_key);
 
 /**
- * The element commands of one map (LOOKUP, UPDATE, DELETE, LOOKUP_AND_DELETE, GET_NEXT_KEY)
- * on one block of native memory holding two ready attrs and the buffers they point to:
+ * The element commands of one map (LOOKUP, UPDATE, DELETE, LOOKUP_AND_DELETE) on one block of
+ * native memory holding the attr and the buffers it points to:
  *
- *     [elem attr: map_fd, key -> key, value -> value, flags]
- *     [next attr: map_fd, key -> key or NULL, next_key -> nextKey]
- *     [key][value][nextKey]
+ *     [attr: map_fd, key -> key, value -> value, flags][key][value]
  *
- * A call is: write the key (and value) bytes at keyAt (valueAt), call bpf(2), read the
- * value bytes. Each call returns 0 or the negated errno; the subclass decides what ENOENT
- * means. No allocation, no throw.
+ * A call is: write the key (and value) into `scratch`, call bpf(2), read the value from it.
+ * `scratch` starts at the key, so what writes into it (codecs, some of them the caller's)
+ * cannot reach the attr and its pointers. Each call returns 0 or the negated errno; the
+ * subclass decides what ENOENT means. No allocation, no throw.
  *
  * BpfMap extends this class instead of holding an instance, so that a map operation reads
  * the fields of one object. Measured in bench/maps: a bpf(2) call leaves little of what
@@ -152,93 +152,82 @@ const NEXT_KEY_ATTR_SIZE = offsetofend(MapElemAttr.next_key);
  * 30 ns, a few percent of the syscall each.
  */
 export class MapElemCommands {
-  /** The whole block (attrs included), for codecs to write keys and values into. */
+  /** The key at 0, then the value (all CPUs' for per-CPU maps) at `valueAt`. */
   protected readonly scratch: Uint8Array;
   protected readonly scratchView: DataView;
-  /** Where the key, the value (all CPUs' for per-CPU maps) and the next key are in `scratch`. */
-  protected readonly keyAt: number;
   protected readonly valueAt: number;
-  protected readonly nextKeyAt: number;
   readonly #block: NativeBuffer;
-  readonly #elemAttr: number;
-  readonly #nextAttr: number;
-  readonly #keyAddress: number;
-  /** The flags the elem attr holds now (it starts zeroed). */
+  readonly #attr: number;
+  /** The flags the attr holds now (it starts zeroed). */
   #flags = 0;
-  /** Whether the next-key attr's key points at NULL ("first key") now: it starts at the key. */
-  #nextFromFirst = false;
+  #freed = false;
 
-  /** `valueSize` is the whole value as the kernel copies it (all CPUs for per-CPU maps). */
-  constructor(mapFd: number, keySize: number, valueSize: number) {
-    const keyAt = 2 * ELEM_ATTR_SIZE;
+  /** Bytes of the block for these sizes, for the caller to allocate (see the constructor). */
+  static blockSize(keySize: number, valueSize: number): number {
+    return ELEM_ATTR_SIZE + align8(keySize) + align8(valueSize);
+  }
+
+  /**
+   * `block` is a NativeBuffer of blockSize(keySize, valueSize) bytes, which this object owns
+   * from now on (allocated by the caller, so that a failure to allocate happens before the
+   * subclass takes anything over); `valueSize` is the whole value as the kernel copies it.
+   */
+  constructor(mapFd: number, block: NativeBuffer, keySize: number, valueSize: number) {
+    const keyAt = ELEM_ATTR_SIZE;
     const valueAt = keyAt + align8(keySize);
-    const nextKeyAt = valueAt + align8(valueSize);
-    this.#block = new NativeBuffer(nextKeyAt + align8(keySize));
-    const { view, bytes, address } = this.#block;
-    this.#elemAttr = address;
-    this.#nextAttr = address + ELEM_ATTR_SIZE;
+    if (block.length !== MapElemCommands.blockSize(keySize, valueSize)) throw new RangeError("map scratch block of the wrong size");
+    this.#block = block;
+    const { view, bytes, address } = block;
+    this.#attr = address;
+    view.setUint32(MapElemAttr.map_fd.offset, mapFd, true);
     // Queues and stacks have key_size 0 and the kernel wants key = NULL for them.
-    this.#keyAddress = keySize === 0 ? 0 : address + keyAt;
-    for (const at of [0, ELEM_ATTR_SIZE]) {
-      view.setUint32(at + MapElemAttr.map_fd.offset, mapFd, true);
-      writeU64(view, at + MapElemAttr.key.offset, this.#keyAddress);
-    }
+    writeU64(view, MapElemAttr.key.offset, keySize === 0 ? 0 : address + keyAt);
     writeU64(view, MapElemAttr.value.offset, address + valueAt);
-    writeU64(view, ELEM_ATTR_SIZE + MapElemAttr.next_key.offset, address + nextKeyAt);
-    this.scratch = bytes;
-    this.scratchView = view;
-    this.keyAt = keyAt;
-    this.valueAt = valueAt;
-    this.nextKeyAt = nextKeyAt;
+    this.scratch = bytes.subarray(keyAt);
+    this.scratchView = new DataView(bytes.buffer, bytes.byteOffset + keyAt, bytes.byteLength - keyAt);
+    this.valueAt = valueAt - keyAt;
   }
 
   /** BPF_MAP_LOOKUP_ELEM of the key into the value. */
   protected lookupElem(flags = 0): number {
-    return this.#call(BpfCommand.MAP_LOOKUP_ELEM, flags);
+    return this.#call(BpfCommand.MAP_LOOKUP_ELEM, flags, ELEM_ATTR_SIZE);
   }
 
   /** BPF_MAP_UPDATE_ELEM of the key with the value. */
   protected updateElem(flags: number): number {
-    return this.#call(BpfCommand.MAP_UPDATE_ELEM, flags);
+    return this.#call(BpfCommand.MAP_UPDATE_ELEM, flags, ELEM_ATTR_SIZE);
   }
 
   /** BPF_MAP_DELETE_ELEM of the key. */
   protected deleteElem(): number {
     // The kernel refuses (EINVAL) any non-zero byte after the last field a command reads,
     // and DELETE reads only map_fd and key: the attr is passed cut after `key`.
-    return sysBpf(BpfCommand.MAP_DELETE_ELEM, this.#elemAttr, DELETE_ATTR_SIZE);
+    return this.#call(BpfCommand.MAP_DELETE_ELEM, this.#flags, DELETE_ATTR_SIZE);
   }
 
   /** BPF_MAP_LOOKUP_AND_DELETE_ELEM of the key into the value (queues and stacks: no key). */
   protected lookupAndDeleteElem(flags = 0): number {
-    return this.#call(BpfCommand.MAP_LOOKUP_AND_DELETE_ELEM, flags);
-  }
-
-  /** BPF_MAP_GET_NEXT_KEY: the key after the key (or the first key) into the next key. */
-  protected nextKeyAfter(first: boolean): number {
-    if (first !== this.#nextFromFirst) {
-      writeU64(this.scratchView, ELEM_ATTR_SIZE + MapElemAttr.key.offset, first ? 0 : this.#keyAddress);
-      this.#nextFromFirst = first;
-    }
-    return sysBpf(BpfCommand.MAP_GET_NEXT_KEY, this.#nextAttr, NEXT_KEY_ATTR_SIZE);
+    return this.#call(BpfCommand.MAP_LOOKUP_AND_DELETE_ELEM, flags, ELEM_ATTR_SIZE);
   }
 
   protected get scratchFreed(): boolean {
-    return this.#block.freed;
+    return this.#freed;
   }
 
-  /** Releases the block; the views must not be touched afterwards. */
+  /** Releases the block; the calls answer EBADF from now on, and the views must not be touched. */
   protected freeScratch(): void {
+    this.#freed = true;
     this.#block.free();
   }
 
-  #call(cmd: number, flags: number): number {
+  #call(cmd: number, flags: number, attrSize: number): number {
+    if (this.#freed) return -Errno.EBADF;
     // Most calls repeat the last flags (0 for lookups, BPF_ANY for updates): write on change only.
     if (flags !== this.#flags) {
-      writeU64(this.scratchView, MapElemAttr.flags.offset, flags);
+      writeU64(this.#block.view, MapElemAttr.flags.offset, flags);
       this.#flags = flags;
     }
-    return sysBpf(cmd, this.#elemAttr, ELEM_ATTR_SIZE);
+    return sysBpf(cmd, this.#attr, attrSize);
   }
 }
 

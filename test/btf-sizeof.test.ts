@@ -12,11 +12,16 @@ import { allObjects } from "./helpers/objects.js";
 
 const VMLINUX = "/sys/kernel/btf/vmlinux";
 
-/** sizeof through decoded types; undefined where the type has no size. */
+/** sizeof through decoded types (resolve(), then the kind's rule); undefined where it throws. */
 function decodedSizeof(btf: Btf, id: number): number | undefined {
   let elements = 1;
-  for (let depth = 0; depth < 64; depth++) {
-    const type = btf.resolve(id);
+  for (let depth = 0; depth < 32; depth++) {
+    let type;
+    try {
+      type = btf.resolve(id);
+    } catch {
+      return undefined;
+    }
     switch (type.kind) {
       case "int":
       case "struct":
@@ -87,5 +92,49 @@ describe("Btf.sizeof from raw records", () => {
     expect(() => btf.sizeof(proto)).toThrow(/a func_proto has no size/);
     expect(() => btf.sizeof(loop)).toThrow(/a void has no size/);
     expect(() => btf.sizeof(btf.typeCount)).toThrow(/no type with id/);
+  });
+
+  it("follows as many typedefs as resolve() does, and as many array levels as before", () => {
+    const b = new BtfBuilder();
+    const u8 = b.addInt("u8", 1);
+    let chain = u8;
+    const typedefs: number[] = [];
+    for (let i = 0; i < 32; i++) typedefs.push((chain = b.addTypedef(`t${i}`, chain)));
+    let nested = u8;
+    const arrays: number[] = [];
+    for (let i = 0; i < 32; i++) arrays.push((nested = b.addArray(nested, u8, 2)));
+    const btf = parseBtf(b.build());
+    for (const id of [...typedefs, ...arrays]) expect(rawSizeof(btf, id), `type ${id}`).toBe(decodedSizeof(btf, id));
+    expect(btf.sizeof(typedefs[30])).toBe(1); // 31 typedefs
+    expect(() => btf.sizeof(typedefs[31])).toThrow(/longer than 32/);
+    expect(btf.sizeof(arrays[30])).toBe(2 ** 31);
+    expect(() => btf.sizeof(arrays[31])).toThrow(/deeper than 32/);
+  });
+
+  it("asks the base for the types of a split BTF's base", () => {
+    const b = new BtfBuilder();
+    const u32 = b.addInt("u32", 4);
+    const pair = b.addStruct("pair", 8, [{ name: "a", type: u32, bitOffset: 0 }, { name: "b", type: u32, bitOffset: 32 }]);
+    const base = parseBtf(b.build());
+    // A split BTF by hand (as a module's): its ids start at the base's type count, its
+    // string offsets after the base's strings.
+    const own = new TextEncoder().encode("pair_t\0");
+    const typedef = base.typeCount;
+    const words = [
+      base.stringsEnd, 8 << 24, pair, // TYPEDEF pair_t -> pair (in the base)
+      0, 3 << 24, 0, typedef, u32, 4, // ARRAY of 4 pair_t
+    ];
+    const bytes = new Uint8Array(24 + words.length * 4 + own.length);
+    const view = new DataView(bytes.buffer);
+    view.setUint16(0, 0xeb9f, true);
+    bytes[2] = 1;
+    [24, 0, words.length * 4, words.length * 4, own.length].forEach((v, i) => view.setUint32(4 + i * 4, v, true));
+    words.forEach((w, i) => view.setUint32(24 + i * 4, w, true));
+    bytes.set(own, 24 + words.length * 4);
+    const btf = parseBtf(bytes, { base });
+    expect(btf.sizeof(typedef + 1)).toBe(32);
+    expect(btf.sizeof(typedef)).toBe(8);
+    expect(btf.sizeof(pair)).toBe(8);
+    expect(rawSizeof(btf, typedef + 1)).toBe(decodedSizeof(btf, typedef + 1));
   });
 });

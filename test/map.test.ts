@@ -186,6 +186,42 @@ describe.skipIf(skipWithoutRoot)("BpfMap", () => {
       ).toThrow(/the key codec encodes 8 bytes but the map's keys are 4 bytes/);
       expect(fdCount()).toBe(before);
     });
+
+    it("hands codecs the key at 0 and the value after it, in a scratch that cannot reach the bpf_attr", () => {
+      // Codecs that record where they are asked to write; the key's first scribbles over every
+      // byte it was given: the attr (map fd, key and value pointers) must stay intact.
+      const seen: string[] = [];
+      const recording = <T>(inner: { size: number; encode: (...args: never[]) => void; decode: (...args: never[]) => T }, role: string) => ({
+        size: inner.size,
+        encode(value: never, bytes: Uint8Array, view: DataView, offset: number, part: never) {
+          seen.push(`${role}@${offset}/${bytes.byteLength}/${view.byteLength === bytes.byteLength && view.byteOffset === bytes.byteOffset}`);
+          if (role === "key") bytes.fill(0xee);
+          (inner.encode as (...args: unknown[]) => void)(value, bytes, view, offset, part);
+        },
+        decode: inner.decode,
+      });
+      using other = hash("scribble_other", 4, 8, 8);
+      other.update(7, 70n);
+      using map = BpfMap.create(
+        { type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 8, name: "scribble" },
+        { keyCodec: recording(uintCodec(4), "key"), valueCodec: recording(u64Codec(), "value") },
+      );
+      map.update(7, 5n);
+      expect(map.lookup(7)).toBe(5n);
+      expect(other.lookup(7)).toBe(70n); // the update went to `map`, not elsewhere
+      // The key at 0 and the value at 8 (keys are padded to 8 bytes), in a 16-byte scratch.
+      expect(seen).toEqual(["key@0/16/true", "value@8/16/true", "key@0/16/true"]);
+    });
+
+    it("stops working when its fd is closed by hand", () => {
+      const map = hash("closed_by_hand");
+      map.update(1, 1n);
+      map.fd.close();
+      expect(() => map.lookup(1)).toThrow('map "closed_by_hand" is closed');
+      expect(() => map.update(1, 2n)).toThrow(/is closed/);
+      expect(() => [...map.keys()]).toThrow(/is closed/);
+      map.close();
+    });
   });
 
   describe("per-CPU maps", () => {

@@ -14,6 +14,7 @@ import { describe, expect, it } from "vitest";
 import { SpecError, isBpfError } from "../common/errors.js";
 import { AttachType, MapType, ProgramType } from "../common/uapi.js";
 import { parseObject, type ObjectSpec } from "../loader/spec.js";
+import { parseElf } from "../elf/index.js";
 import type { ProgramSpec } from "../loader/programs.js";
 import type { Reference } from "../loader/references.js";
 import type { MapSpec } from "../maps/spec.js";
@@ -412,6 +413,22 @@ describe("cilium test objects", () => {
       expect(spec.license).toBe("MIT");
     });
   }
+
+  it("loader-clang-7-el.elf with one function typed STT_FUNC: untyped functions of the other code sections are still found", () => {
+    // As in an object linked from old and new compilers' output: the fallback to untyped
+    // symbols is decided per code section.
+    const bytes = objectBytes(ciliumObject("loader-clang-7-el.elf"));
+    const pristine = parseObject(bytes);
+    const elf = parseElf(bytes);
+    const index = elf.symbols.findIndex((s) => s.name === "static_fn");
+    const symtab = elf.sections.find((s) => s.type === 2)!; // SHT_SYMTAB
+    bytes[symtab.offset + index * 24 + 4] = (bytes[symtab.offset + index * 24 + 4] & 0xf0) | 2; // STT_FUNC
+    const mixed = parseObject(bytes);
+    expect(parseElf(bytes).symbols[index].type).toBe(2);
+    const names = (spec: ObjectSpec) => [[...spec.programs.keys()].sort(), [...spec.subprograms.keys()].sort()];
+    expect(names(mixed)).toEqual(names(pristine));
+    expect(names(mixed)[1].length).toBeGreaterThan(1);
+  });
 
   for (const suffix of ["el", "eb"]) {
     it(`iproute2_map_compat-${suffix}: hash_map is an iproute2 bpf_elf_map pinned in the global namespace`, () => {

@@ -14,7 +14,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SyscallError } from "../common/errors.js";
-import { createMap, freezeMap, MapElemCommands } from "../syscall/bpf-map.js";
+import { createMap, freezeMap, MapElemCommands, NextKeyCursor } from "../syscall/bpf-map.js";
+import { NativeBuffer } from "../syscall/native.js";
 import { getPinnedObject, pinObject } from "../syscall/bpf-obj.js";
 import { FileFlags, MapFlags, MapType, ProgramType, UpdateFlags } from "../syscall/constants.js";
 import { parseCpuList, perCpuValueSize, possibleCpus } from "../syscall/cpus.js";
@@ -34,19 +35,18 @@ const failure = (fn: () => unknown): unknown => cleanFailure(fn);
 
 /** The element commands with their scratch in view, as the tests below drive them. */
 class ElemCalls extends MapElemCommands {
-  constructor(mapFd: number, keySize: number, valueSize: number) {
-    super(mapFd, keySize, valueSize);
-    this.keyView = new DataView(this.scratch.buffer, this.scratch.byteOffset + this.keyAt, keySize);
-    this.value = this.scratch.subarray(this.valueAt, this.valueAt + valueSize);
-    this.nextKey = this.scratch.subarray(this.nextKeyAt, this.nextKeyAt + keySize);
-  }
   readonly keyView: DataView;
   readonly value: Uint8Array;
-  readonly nextKey: Uint8Array;
+
+  constructor(mapFd: number, keySize: number, valueSize: number) {
+    super(mapFd, new NativeBuffer(MapElemCommands.blockSize(keySize, valueSize)), keySize, valueSize);
+    this.keyView = new DataView(this.scratch.buffer, this.scratch.byteOffset, keySize);
+    this.value = this.scratch.subarray(this.valueAt, this.valueAt + valueSize);
+  }
+
   lookup = () => this.lookupElem();
   update = (flags: number) => this.updateElem(flags);
   delete = () => this.deleteElem();
-  nextKeyAfterFirst = (first: boolean) => this.nextKeyAfter(first);
   free = () => this.freeScratch();
 }
 
@@ -136,8 +136,10 @@ describe.skipIf(skipWithoutRoot)("bpf(2) on the running kernel", () => {
           } else {
             expect([...calls.value]).toEqual(new Array(12).fill(0x5a));
           }
-          expect(calls.nextKeyAfterFirst(true)).toBe(0);
-          const firstKey = new DataView(calls.nextKey.buffer, calls.nextKey.byteOffset, 4).getUint32(0, true);
+          const cursor = new NextKeyCursor(fd.raw, 4);
+          expect(cursor.step()).toBe(0);
+          const firstKey = cursor.keyView.getUint32(0, true);
+          cursor.free();
           expect(firstKey).toBe(c.hash ? 3 : 0);
 
           calls.keyView.setUint32(0, 7, true);
