@@ -24,6 +24,7 @@ import { loadBtf } from "../syscall/bpf-btf.js";
 import { btfInfo } from "../syscall/info.js";
 import { allObjects, objectBytes } from "./helpers/objects.js";
 import { skipWithoutRoot } from "./helpers/netns.js";
+import { btfBlob } from "./helpers/btf-bytes.js";
 
 const VMLINUX = "/sys/kernel/btf/vmlinux";
 
@@ -201,13 +202,7 @@ describe("marshalBtf gives back the bytes it parsed", () => {
       base.nameOffsetOf(int), (8 << 24) | 0, int, // [4] TYPEDEF "int" (a base string) -> int
       baseEnd, (4 << 24) | 1, 8, baseEnd + 6, 3, 0, // [5] STRUCT mod_s { ptr x; } (own strings)
     ];
-    const split = new Uint8Array(24 + words.length * 4 + own.length);
-    const view = new DataView(split.buffer);
-    view.setUint16(0, 0xeb9f, true);
-    split[2] = 1;
-    [24, 0, words.length * 4, words.length * 4, own.length].forEach((v, i) => view.setUint32(4 + i * 4, v, true));
-    words.forEach((w, i) => view.setUint32(24 + i * 4, w, true));
-    split.set(own, 24 + words.length * 4);
+    const split = btfBlob(words, own);
 
     const btf = parseBtf(split, { base });
     expect(btf.type(5)).toMatchObject({ kind: "struct", name: "mod_s", members: [{ name: "x", type: 3 }] });

@@ -9,6 +9,7 @@ import { BtfBuilder } from "../btf/builder.js";
 import { parseBtf, type Btf } from "../btf/index.js";
 import { parseElf } from "../elf/index.js";
 import { allObjects } from "./helpers/objects.js";
+import { btfBlob } from "./helpers/btf-bytes.js";
 
 const VMLINUX = "/sys/kernel/btf/vmlinux";
 
@@ -124,13 +125,7 @@ describe("Btf.sizeof from raw records", () => {
       base.stringsEnd, 8 << 24, pair, // TYPEDEF pair_t -> pair (in the base)
       0, 3 << 24, 0, typedef, u32, 4, // ARRAY of 4 pair_t
     ];
-    const bytes = new Uint8Array(24 + words.length * 4 + own.length);
-    const view = new DataView(bytes.buffer);
-    view.setUint16(0, 0xeb9f, true);
-    bytes[2] = 1;
-    [24, 0, words.length * 4, words.length * 4, own.length].forEach((v, i) => view.setUint32(4 + i * 4, v, true));
-    words.forEach((w, i) => view.setUint32(24 + i * 4, w, true));
-    bytes.set(own, 24 + words.length * 4);
+    const bytes = btfBlob(words, own);
     const btf = parseBtf(bytes, { base });
     expect(btf.sizeof(typedef + 1)).toBe(32);
     expect(btf.sizeof(typedef)).toBe(8);
