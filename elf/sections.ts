@@ -68,6 +68,8 @@ export function readSectionHeaders(
   const le = littleEndian;
   const sections: Section[] = new Array(count);
   const nameOffsets: number[] = new Array(count);
+  // Filled in once the name table is known (it is one of these sections).
+  const source: NameSource = { table: undefined };
   for (let index = 0; index < count; index++) {
     const at = tableOffset + index * entrySize;
     const type = view.getUint32(at + 4, le);
@@ -93,6 +95,8 @@ export function readSectionHeaders(
       u64AsNumber(view, at + 48, le, "section # alignment", index),
       u64AsNumber(view, at + 56, le, "section # entry size", index),
       hasBytes,
+      source,
+      nameOffsets[index],
     );
   }
   if (namesIndex === 0) return { sections, names: undefined };
@@ -101,7 +105,14 @@ export function readSectionHeaders(
     throw new ElfError(`section name table index ${namesIndex} is past the ${count} sections`, { offset: 62 });
   }
   const names = new StringTable(namesSection);
-  for (let index = 0; index < count; index++) sections[index].name = names.get(nameOffsets[index]);
+  // Names are decoded when first read (a parse reads those of the sections it uses, not of
+  // every relocation or DWARF section), but every offset is checked now, and so is the NUL
+  // that ends the table, without which the last name would have no end.
+  let largestNameOffset = 0;
+  for (let index = 0; index < count; index++) if (nameOffsets[index] > largestNameOffset) largestNameOffset = nameOffsets[index];
+  names.checkOffset(largestNameOffset);
+  if (!names.endsWithNul) for (let index = 0; index < count; index++) names.get(nameOffsets[index]);
+  source.table = names;
   return { sections, names };
 }
 
@@ -132,8 +143,8 @@ const EMPTY = new Uint8Array(0);
  * (DWARF, BTF before it is needed) are never read, and a view costs an allocation.
  */
 class Section implements ElfSection {
-  name = "";
   private view: Uint8Array | undefined;
+  private decodedName: string | undefined;
 
   constructor(
     private readonly file: Uint8Array,
@@ -147,11 +158,23 @@ class Section implements ElfSection {
     readonly addralign: number,
     readonly entsize: number,
     private readonly hasBytes: boolean,
+    private readonly names: NameSource,
+    private readonly nameOffset: number,
   ) {}
+
+  get name(): string {
+    if (this.decodedName === undefined) this.decodedName = this.names.table?.get(this.nameOffset) ?? "";
+    return this.decodedName;
+  }
 
   get data(): Uint8Array {
     return (this.view ??= this.hasBytes ? this.file.subarray(this.offset, this.offset + this.size) : EMPTY);
   }
+}
+
+/** Where the sections' names come from: the section name table, once it is known (none: ""). */
+interface NameSource {
+  table: StringTable | undefined;
 }
 
 /** A string table (SHT_STRTAB): names are NUL-terminated strings at byte offsets into it. */
@@ -170,6 +193,11 @@ export class StringTable {
     this.bytes = section.data;
     // Decoding the table once is cheaper than decoding each of hundreds of names.
     this.ascii = isAscii(this.bytes) ? utf8.decode(this.bytes) : undefined;
+  }
+
+  /** Whether the table's last byte is a NUL, so that every name in it has an end. */
+  get endsWithNul(): boolean {
+    return this.bytes.byteLength > 0 && this.bytes[this.bytes.byteLength - 1] === 0;
   }
 
   /** Throws the ElfError get() would for an offset outside the table. */

@@ -82,6 +82,9 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Obje
   // Sections that can hold variables, for the DATASEC fixup: only these are SHF_ALLOC.
   const allocated = new Map<string, ElfSection>();
   for (const section of elf.sections) {
+    // Relocation, symbol and string tables are found by type, not by name (and their names,
+    // decoded on first use, then stay undecoded).
+    if (section.type !== SectionType.PROGBITS && section.type !== SectionType.NOBITS && (section.flags & SectionFlags.ALLOC) === 0) continue;
     if ((section.flags & SectionFlags.ALLOC) !== 0 && !allocated.has(section.name)) allocated.set(section.name, section);
     switch (section.name) {
       case ".BTF": btfSection ??= section; continue;
