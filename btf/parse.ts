@@ -73,6 +73,8 @@ export class Btf {
   private readonly decoded: (BtfType | undefined)[] = [];
   /** The string section as one string when it is small and pure ASCII; null when it is not. */
   private stringsText: string | null | undefined;
+  /** Length of the own string section, read on every string() call. */
+  private readonly stringsLength: number;
   private readonly names: NameLookup;
 
   constructor(readonly bytes: Uint8Array, options: BtfOptions = {}) {
@@ -96,6 +98,7 @@ export class Btf {
     this.firstTypeId = base === undefined ? 1 : base.typeCount;
     this.firstStringOffset = base === undefined ? 0 : base.stringsEnd;
     this.strings = strings;
+    this.stringsLength = strLen;
 
     this.types = header.sub(headerLength + typeOff, typeLen, ".BTF types");
     const index = indexTypes(this.types, { firstTypeId: this.firstTypeId, stringsEnd: this.firstStringOffset + strLen });
@@ -114,7 +117,7 @@ export class Btf {
   string(offset: number): string {
     if (offset < this.firstStringOffset && this.base !== undefined) return this.base.string(offset);
     const local = offset - this.firstStringOffset;
-    if (!(local >= 0 && local < this.strings.bytes.byteLength)) throw new BtfError(`string offset ${offset} is past the string section (${this.stringsEnd} bytes)`);
+    if (!(local >= 0 && local < this.stringsLength)) throw new BtfError(`string offset ${offset} is past the string section (${this.stringsEnd} bytes)`);
     if (this.stringsText === undefined) this.stringsText = wholeAscii(this.strings.bytes);
     if (this.stringsText === null) return this.strings.cstring(local);
     // The section ends with a NUL (checked at parse), so every string has its end.
