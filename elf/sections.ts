@@ -143,11 +143,17 @@ const EMPTY = new Uint8Array(0);
  * (DWARF, BTF before it is needed) are never read, and a view costs an allocation.
  */
 class Section implements ElfSection {
-  private view: Uint8Array | undefined;
-  private decodedName: string | undefined;
+  // #private: what a section holds on to stays out of JSON.stringify, spreads and inspect
+  // (the name table holds its own section, so plain fields would make a cycle).
+  readonly #file: Uint8Array;
+  readonly #hasBytes: boolean;
+  readonly #names: NameSource;
+  readonly #nameOffset: number;
+  #view: Uint8Array | undefined;
+  #name: string | undefined;
 
   constructor(
-    private readonly file: Uint8Array,
+    file: Uint8Array,
     readonly index: number,
     readonly type: number,
     readonly flags: number,
@@ -157,18 +163,28 @@ class Section implements ElfSection {
     readonly info: number,
     readonly addralign: number,
     readonly entsize: number,
-    private readonly hasBytes: boolean,
-    private readonly names: NameSource,
-    private readonly nameOffset: number,
-  ) {}
+    hasBytes: boolean,
+    names: NameSource,
+    nameOffset: number,
+  ) {
+    this.#file = file;
+    this.#hasBytes = hasBytes;
+    this.#names = names;
+    this.#nameOffset = nameOffset;
+  }
 
   get name(): string {
-    if (this.decodedName === undefined) this.decodedName = this.names.table?.get(this.nameOffset) ?? "";
-    return this.decodedName;
+    if (this.#name === undefined) this.#name = this.#names.table?.get(this.#nameOffset) ?? "";
+    return this.#name;
   }
 
   get data(): Uint8Array {
-    return (this.view ??= this.hasBytes ? this.file.subarray(this.offset, this.offset + this.size) : EMPTY);
+    return (this.#view ??= this.#hasBytes ? this.#file.subarray(this.offset, this.offset + this.size) : EMPTY);
+  }
+
+  toJSON(): Omit<ElfSection, "data"> {
+    const { index, name, type, flags, offset, size, link, info, addralign, entsize } = this;
+    return { index, name, type, flags, offset, size, link, info, addralign, entsize };
   }
 }
 

@@ -7,10 +7,10 @@
 //     for (const [k, v] of map.entries()) ...
 //     map.close();
 //
-// A BpfMap owns its Fd and one block of native scratch memory holding ready-made
-// bpf_attr blocks and the key/value buffers they point to (its base class MapElemCommands,
-// syscall/bpf-map.ts), so lookup/update/delete encode into the scratch, make one bpf(2) call
-// and decode, without allocating anything but the returned value.
+// A BpfMap owns its Fd and one block of native scratch memory holding a ready-made bpf_attr
+// and the key/value buffers it points to (its base class MapElemCommands, syscall/bpf-map.ts),
+// so lookup/update/delete encode into the scratch, make one bpf(2) call and decode, without
+// allocating anything but the returned value.
 //
 // Keys and values go through codecs (maps/codec.ts): numbers for 1/2/4-byte scalars,
 // bigints for 8 bytes, Uint8Array otherwise or with `raw: true`, and arrays with one value
@@ -107,8 +107,9 @@ export class BpfMap<K = Scalar, V = MapValue> extends MapElemCommands {
     const part = `map ${JSON.stringify(description.name)}`;
     const { keyCodec, valueCodec } = adopt(fd, () => chooseCodecs<K, V>(part, description, options));
     // Allocated before the handle takes the fd over, so that a failure here still closes it.
-    const scratch = adopt(fd, () => new NativeBuffer(MapElemCommands.blockSize(description.keySize, valueCodec.size)));
-    super(fd.raw, scratch, description.keySize, valueCodec.size);
+    const valueSize = valueCodec.size;
+    const scratch = adopt(fd, () => new NativeBuffer(MapElemCommands.blockSize(description.keySize, valueSize)));
+    super(fd.raw, scratch, description.keySize, valueSize);
     this.fd = fd;
     this.name = description.name;
     this.type = description.type;

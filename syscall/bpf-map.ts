@@ -141,8 +141,8 @@ const NEXT_KEY_ATTR_SIZE = offsetofend(MapElemAttr.next_key);
  *     [attr: map_fd, key -> key, value -> value, flags][key][value]
  *
  * A call is: write the key (and value) into `scratch`, call bpf(2), read the value from it.
- * `scratch` starts at the key, so what writes into it (codecs, some of them the caller's)
- * cannot reach the attr and its pointers. Each call returns 0 or the negated errno; the
+ * `scratch` starts at the key, so what writes into it at the offsets it is given (codecs,
+ * some of them the caller's) cannot reach the attr and its pointers. Each call returns 0 or the negated errno; the
  * subclass decides what ENOENT means. No allocation, no throw.
  *
  * BpfMap extends this class instead of holding an instance, so that a map operation reads

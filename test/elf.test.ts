@@ -223,3 +223,12 @@ describe("parseElf input handling", () => {
     });
   }
 });
+
+describe("ElfSection as data", () => {
+  it("serializes to its header fields with its name (no cycle through the name table)", () => {
+    const elf = parseElf(objectBytes(ciliumObject("loader-el.elf")));
+    const json = JSON.parse(JSON.stringify(elf.sections)) as Array<Record<string, unknown>>;
+    expect(json.map((s) => s.name)).toEqual(elf.sections.map((s) => s.name));
+    expect(Object.keys(json[1]).sort()).toEqual(["addralign", "entsize", "flags", "index", "info", "link", "name", "offset", "size", "type"]);
+  });
+});

@@ -187,7 +187,7 @@ describe.skipIf(skipWithoutRoot)("BpfMap", () => {
       expect(fdCount()).toBe(before);
     });
 
-    it("hands codecs the key at 0 and the value after it, in a scratch that cannot reach the bpf_attr", () => {
+    it("hands codecs the key at 0 and the value after it, in a scratch whose bytes do not include the bpf_attr", () => {
       // Codecs that record where they are asked to write; the key's first scribbles over every
       // byte it was given: the attr (map fd, key and value pointers) must stay intact.
       const seen: string[] = [];
