@@ -229,6 +229,15 @@ export class StringTable {
     return this.ascii === undefined ? decodeAscii(this.bytes, offset, end) : this.ascii.slice(offset, end);
   }
 
+  /** Whether the string at `offset` is `text`, compared in place (no string is made). */
+  equals(offset: number, text: string): boolean {
+    if (this.ascii !== undefined) {
+      // Byte offsets are string indexes; a NUL must follow the match for the string to end there.
+      return this.ascii.startsWith(text, offset) && this.ascii.charCodeAt(offset + text.length) === 0;
+    }
+    return this.get(offset) === text;
+  }
+
   /**
    * Whether the string at `offset` is one of the assembler's local labels: ".L...",
    * "LBB<digit>..." or "L<digit>...". Read from the bytes, without making the string.

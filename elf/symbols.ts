@@ -96,6 +96,11 @@ export class SymbolTable {
     return this.names.get(this.view.getUint32(index * SYMBOL_SIZE, this.littleEndian));
   }
 
+  /** Whether symbol `index` is named `name`, compared in the string table (no string is made). */
+  nameEquals(index: number, name: string): boolean {
+    return this.names.equals(this.view.getUint32(index * SYMBOL_SIZE, this.littleEndian), name);
+  }
+
   /**
    * Whether the name is one of the assembler's local labels: ".L...", "LBB<digit>..." or
    * "L<digit>..." (jump targets, which clang leaves as STT_NOTYPE symbols in code sections;

@@ -265,33 +265,67 @@ interface ObjectBtf {
  */
 function objectBtf(elf: ElfFile, section: ElfSection, allocated: ReadonlyMap<string, ElfSection>): ObjectBtf {
   const btf = parseBtf(section.data);
-  // Where each named symbol of an allocated section is, built on the first question.
-  let symbolsBySection: Map<number, Map<string, number>> | undefined;
+  const variables = new VariableSymbols(elf);
   const datasecs = fixupDatasecs(btf, {
     sectionSize: (name) => allocated.get(name)?.size,
     symbolOffset: (sectionName, variable) => {
       const section = allocated.get(sectionName);
-      if (section === undefined) return undefined;
-      if (symbolsBySection === undefined) {
-        symbolsBySection = new Map();
-        const table = elf.symbolTable;
-        for (let index = 1; index < table.count; index++) {
-          // Variables are STT_OBJECT symbols of data sections (not the code's jump labels).
-          if (table.type(index) !== SymbolType.OBJECT) continue;
-          const sectionIndex = table.sectionIndex(index);
-          const section = elf.sections[sectionIndex];
-          if (section === undefined || (section.flags & SectionFlags.ALLOC) === 0 || isExecutable(section)) continue;
-          const name = table.name(index);
-          if (name === "") continue;
-          let byName = symbolsBySection.get(sectionIndex);
-          if (byName === undefined) symbolsBySection.set(sectionIndex, (byName = new Map()));
-          if (!byName.has(name)) byName.set(name, table.value(index));
-        }
-      }
-      return symbolsBySection.get(section.index)?.get(variable);
+      return section === undefined ? undefined : variables.offset(section.index, variable);
     },
   });
   return { btf, datasecs };
+}
+
+/**
+ * Where each variable's symbol is: the STT_OBJECT symbols of allocated, non-code sections
+ * (not the code's jump labels), found on the first question. An object has a few of them per
+ * section, so a question compares names in the string table, without making strings; a
+ * section with many gets a map by name.
+ */
+class VariableSymbols {
+  #candidates: number[] | undefined;
+  #byName: Map<string, number[]> | undefined;
+
+  constructor(private readonly elf: ElfFile) {}
+
+  /** Value (offset in the section) of the first symbol named `name` in section `sectionIndex`. */
+  offset(sectionIndex: number, name: string): number | undefined {
+    const table = this.elf.symbolTable;
+    const candidates = (this.#candidates ??= this.#findCandidates());
+    if (candidates.length <= 32) {
+      for (const index of candidates) if (table.sectionIndex(index) === sectionIndex && table.nameEquals(index, name)) return table.value(index);
+      return undefined;
+    }
+    for (const index of this.#nameMap(candidates).get(name) ?? []) if (table.sectionIndex(index) === sectionIndex) return table.value(index);
+    return undefined;
+  }
+
+  #findCandidates(): number[] {
+    const { elf } = this;
+    const table = elf.symbolTable;
+    const found: number[] = [];
+    for (let index = 1; index < table.count; index++) {
+      if (table.type(index) !== SymbolType.OBJECT) continue;
+      const section = elf.sections[table.sectionIndex(index)];
+      if (section === undefined || (section.flags & SectionFlags.ALLOC) === 0 || isExecutable(section)) continue;
+      found.push(index);
+    }
+    return found;
+  }
+
+  #nameMap(candidates: readonly number[]): Map<string, number[]> {
+    if (this.#byName === undefined) {
+      this.#byName = new Map();
+      const table = this.elf.symbolTable;
+      for (const index of candidates) {
+        const name = table.name(index);
+        const list = this.#byName.get(name);
+        if (list === undefined) this.#byName.set(name, [index]);
+        else list.push(index);
+      }
+    }
+    return this.#byName;
+  }
 }
 
 function addMap(maps: Map<string, MapSpec>, map: MapSpec): void {

@@ -2,7 +2,11 @@
 // read and written on the loaded object (.data, .bss).
 import { describe, expect, it } from "vitest";
 import { load, loadObject, parseObject, SpecError } from "../index.js";
-import { readProg } from "./helpers/progs.js";
+import { compileBpf, readProg } from "./helpers/progs.js";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseElf } from "../elf/index.js";
 import { skipWithoutRoot } from "./helpers/netns.js";
 import { dataMapName } from "../loader/create-maps.js";
 
@@ -71,5 +75,51 @@ describe.skipIf(skipWithoutRoot)("variables in the kernel", () => {
     expect(run().action).toBe("PASS");
     expect(obj.variable("packets").get()).toBe(4n);
     expect(() => obj.variable("nope")).toThrow(/no global variable named nope/);
+  });
+});
+
+describe("DATASEC variable offsets from the ELF symbols", () => {
+  // clang writes every DATASEC variable at offset 0; parseObject places each at its symbol's
+  // value. With few variables per section the symbols are compared by name in place; with
+  // many (here 40 in .data, 3 in .bss) the names go into a map: both must agree with the ELF.
+  it("places 40 .data and 3 .bss globals where their symbols are", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsbpf-globals-"));
+    try {
+      const globals = Array.from({ length: 40 }, (_, i) => `__u${i % 2 === 0 ? 32 : 64} g${i} = ${i + 1};`).join("\n");
+      const source = join(dir, "many.bpf.c");
+      writeFileSync(source, [
+        "#include <linux/bpf.h>",
+        "#include <bpf/bpf_helpers.h>",
+        globals,
+        "__u64 z0, z1; __u32 z2;",
+        'SEC("xdp") int touch(struct xdp_md *ctx) {',
+        `  return ${Array.from({ length: 40 }, (_, i) => `g${i}`).join(" + ")} + z0 + z1 + z2 > 0 ? XDP_PASS : XDP_DROP;`,
+        "}",
+        'char LICENSE[] SEC("license") = "GPL";',
+      ].join("\n"));
+      await compileBpf(source, join(dir, "many.o"));
+      const bytes = readFileSync(join(dir, "many.o"));
+      const spec = parseObject(bytes);
+      const elf = parseElf(bytes);
+      const btf = spec.btf!;
+      let checked = 0;
+      for (let id = 1; id < btf.typeCount; id++) {
+        const datasec = btf.type(id);
+        if (datasec.kind !== "datasec" || (datasec.name !== ".data" && datasec.name !== ".bss")) continue;
+        const section = elf.section(datasec.name)!;
+        expect(datasec.size).toBe(section.size);
+        for (const v of datasec.vars) {
+          const name = btf.type(v.type).name;
+          const symbol = elf.symbols.find((s) => s.name === name && s.sectionIndex === section.index)!;
+          expect(v.offset, name).toBe(symbol.value);
+          checked++;
+        }
+        expect(datasec.vars.map((v) => v.offset)).toEqual([...datasec.vars.map((v) => v.offset)].sort((a, b) => a - b));
+      }
+      expect(checked).toBe(43);
+      expect(spec.variables.get("g39")!.get()).toBe(40n);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
