@@ -67,9 +67,13 @@ export interface ReferenceContext {
  * withSameSectionCalls adds them, when a program's references are first read.
  */
 export function collectReferences(ctx: ReferenceContext, section: ElfSection, functions: readonly FunctionExtent[]): Reference[][] {
-  const view = new DataView(section.data.buffer, section.data.byteOffset, section.data.byteLength);
   const relocations = sortedByOffset(ctx.elf.relocationsFor(section));
   const result: Reference[][] = new Array(functions.length);
+  if (relocations.length === 0) {
+    for (let f = 0; f < functions.length; f++) result[f] = [];
+    return result;
+  }
+  const view = new DataView(section.data.buffer, section.data.byteOffset, section.data.byteLength);
   let next = 0; // the first relocation not yet given to a function
   for (let f = 0; f < functions.length; f++) {
     const fn = functions[f];
