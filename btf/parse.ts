@@ -201,21 +201,42 @@ export class Btf {
 
   /** Follows typedefs and qualifiers (const, volatile, restrict, type tags) to the underlying type. */
   resolve(id: number): BtfType {
-    let type = this.type(id);
+    const start = id;
+    // The chain is followed through the records' kind and type fields; only the type it ends
+    // at is decoded (the typedefs and qualifiers on the way are not).
     for (let depth = 0; depth < 32; depth++) {
+      if (id === 0 || id < this.firstTypeId) {
+        // void, or a type of the base BTF: the base follows the rest of the chain.
+        return id === 0 ? this.type(0) : this.base!.resolveFrom(id, start, depth);
+      }
+      const at = this.offsets[this.ownIndex(id)];
+      const view = this.types.view;
+      const kind = (view.getUint32(at + 4, this.littleEndian) >>> 24) & 0x1f;
+      if (!isModifierKind(kind)) return this.type(id);
+      const next = view.getUint32(at + 8, this.littleEndian);
+      if (next >= this.typeCount) throw new BtfError(`refers to type ${next}, but the last type is ${this.typeCount - 1}`, { typeId: id });
+      id = next;
+    }
+    throw new BtfError("typedef or qualifier chain is longer than 32 (a loop?)", { typeId: start });
+  }
+
+  /** resolve() continued in this (base) BTF, `depth` links into a chain that began at `start`. */
+  private resolveFrom(id: number, start: number, depth: number): BtfType {
+    for (; depth < 32; depth++) {
+      const type = this.type(id);
       switch (type.kind) {
         case "typedef":
         case "volatile":
         case "const":
         case "restrict":
         case "type_tag":
-          type = this.type(type.type);
+          id = type.type;
           continue;
         default:
           return type;
       }
     }
-    throw new BtfError("typedef or qualifier chain is longer than 32 (a loop?)", { typeId: id });
+    throw new BtfError("typedef or qualifier chain is longer than 32 (a loop?)", { typeId: start });
   }
 
   /**
@@ -449,4 +470,11 @@ function hashAt(strings: Uint8Array, at: number): number {
   let hash = 0x811c9dc5;
   for (let c = strings[at]; c !== 0 && c !== undefined; c = strings[++at]) hash = Math.imul(hash ^ c, 0x01000193);
   return hash >>> 0;
+}
+
+/** Kinds resolve() looks through: typedefs and qualifiers (and type tags). */
+function isModifierKind(kind: number): boolean {
+  return (
+    kind === BtfKind.TYPEDEF || kind === BtfKind.VOLATILE || kind === BtfKind.CONST || kind === BtfKind.RESTRICT || kind === BtfKind.TYPE_TAG
+  );
 }
