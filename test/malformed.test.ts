@@ -572,8 +572,10 @@ describe("no hang: the cost of parsing grows linearly", () => {
 
   // An attacker's object (or a large generated one) with many functions and relocations in
   // one section must not make parseObject quadratic: 16 times the functions may cost at most
-  // 64 times the time (a linear parser needs about 16; a quadratic one 256).
-  it("16 times more functions (each with a relocation) cost less than 64 times the time", () => {
+  // 128 times the time. A linear parser needs 16 times in theory; measured, 35 to 52 times,
+  // since 32,000 functions' objects outgrow the young generation and the collector's work
+  // grows faster than the parse; a quadratic parser needs 256 times and more.
+  it("16 times more functions (each with a relocation) cost less than 128 times the time", () => {
     const small = manyFunctions(2_000);
     const large = manyFunctions(32_000);
     const time = (bytes: Uint8Array) => {
@@ -587,7 +589,7 @@ describe("no hang: the cost of parsing grows linearly", () => {
     };
     time(small); // warm up the JIT
     const ratio = time(large) / time(small);
-    expect(ratio).toBeLessThan(64);
+    expect(ratio).toBeLessThan(128);
   }, 120_000);
 });
 

@@ -82,44 +82,62 @@ describe("DATASEC variable offsets from the ELF symbols", () => {
   // clang writes every DATASEC variable at offset 0; parseObject places each at its symbol's
   // value. With few variables per section the symbols are compared by name in place; with
   // many (here 40 in .data, 3 in .bss) the names go into a map: both must agree with the ELF.
-  it("places 40 .data and 3 .bss globals where their symbols are", async () => {
+  /** Compiles `globals` (C declarations) with a program that reads `names`; returns the object's bytes. */
+  async function compileGlobals(globals: string, names: string[]): Promise<Uint8Array> {
     const dir = mkdtempSync(join(tmpdir(), "tsbpf-globals-"));
     try {
-      const globals = Array.from({ length: 40 }, (_, i) => `__u${i % 2 === 0 ? 32 : 64} g${i} = ${i + 1};`).join("\n");
-      const source = join(dir, "many.bpf.c");
+      const source = join(dir, "globals.bpf.c");
       writeFileSync(source, [
         "#include <linux/bpf.h>",
         "#include <bpf/bpf_helpers.h>",
         globals,
-        "__u64 z0, z1; __u32 z2;",
         'SEC("xdp") int touch(struct xdp_md *ctx) {',
-        `  return ${Array.from({ length: 40 }, (_, i) => `g${i}`).join(" + ")} + z0 + z1 + z2 > 0 ? XDP_PASS : XDP_DROP;`,
+        `  return ${names.join(" + ")} > 0 ? XDP_PASS : XDP_DROP;`,
         "}",
         'char LICENSE[] SEC("license") = "GPL";',
       ].join("\n"));
-      await compileBpf(source, join(dir, "many.o"));
-      const bytes = readFileSync(join(dir, "many.o"));
-      const spec = parseObject(bytes);
-      const elf = parseElf(bytes);
-      const btf = spec.btf!;
-      let checked = 0;
-      for (let id = 1; id < btf.typeCount; id++) {
-        const datasec = btf.type(id);
-        if (datasec.kind !== "datasec" || (datasec.name !== ".data" && datasec.name !== ".bss")) continue;
-        const section = elf.section(datasec.name)!;
-        expect(datasec.size).toBe(section.size);
-        for (const v of datasec.vars) {
-          const name = btf.type(v.type).name;
-          const symbol = elf.symbols.find((s) => s.name === name && s.sectionIndex === section.index)!;
-          expect(v.offset, name).toBe(symbol.value);
-          checked++;
-        }
-        expect(datasec.vars.map((v) => v.offset)).toEqual([...datasec.vars.map((v) => v.offset)].sort((a, b) => a - b));
-      }
-      expect(checked).toBe(43);
-      expect(spec.variables.get("g39")!.get()).toBe(40n);
+      await compileBpf(source, join(dir, "globals.o"));
+      return readFileSync(join(dir, "globals.o"));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  }
+
+  /** Every variable of the DATASECs named by `wanted` sits at its symbol's value; returns how many. */
+  function expectPlacedLikeTheirSymbols(bytes: Uint8Array, wanted: (name: string) => boolean): number {
+    const spec = parseObject(bytes);
+    const elf = parseElf(bytes);
+    const btf = spec.btf!;
+    let checked = 0;
+    for (let id = 1; id < btf.typeCount; id++) {
+      const datasec = btf.type(id);
+      if (datasec.kind !== "datasec" || !wanted(datasec.name)) continue;
+      const section = elf.section(datasec.name)!;
+      expect(datasec.size).toBe(section.size);
+      for (const v of datasec.vars) {
+        const name = btf.type(v.type).name;
+        const symbol = elf.symbols.find((s) => s.name === name && s.sectionIndex === section.index)!;
+        expect(v.offset, name).toBe(symbol.value);
+        checked++;
+      }
+      expect(datasec.vars.map((v) => v.offset)).toEqual([...datasec.vars.map((v) => v.offset)].sort((a, b) => a - b));
+    }
+    return checked;
+  }
+
+  it("places 40 .data and 3 .bss globals where their symbols are", async () => {
+    const names = Array.from({ length: 40 }, (_, i) => `g${i}`);
+    const globals = names.map((name, i) => `__u${i % 2 === 0 ? 32 : 64} ${name} = ${i + 1};`).join("\n") + "\n__u64 z0, z1; __u32 z2;";
+    const bytes = await compileGlobals(globals, [...names, "z0", "z1", "z2"]);
+    expect(expectPlacedLikeTheirSymbols(bytes, (name) => name === ".data" || name === ".bss")).toBe(43);
+    expect(parseObject(bytes).variables.get("g39")!.get()).toBe(40n);
+  });
+
+  it("places the variables of 36 data sections (more candidate symbols than the scan serves: a map)", async () => {
+    const names = Array.from({ length: 36 }, (_, i) => `s${i}`);
+    const globals = names.map((name, i) => `__u32 ${name} __attribute__((section(".data.${name}"))) = ${i + 1};`).join("\n");
+    const bytes = await compileGlobals(globals, names);
+    expect(expectPlacedLikeTheirSymbols(bytes, (name) => name.startsWith(".data."))).toBe(36);
+    expect(parseObject(bytes).variables.get("s35")!.get()).toBe(36);
   });
 });
