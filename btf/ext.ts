@@ -192,9 +192,13 @@ function readBlock<R extends { insnOffset: number }>(
     }
     // Checked now, decoded into objects only when someone reads the records: a loader reads
     // those of the programs it loads, and line_info alone is often hundreds of records.
+    // insn_off (each record's first u32) is a multiple of 8 when its lowest-order byte is: the
+    // records were bounds-checked as a whole just above, so this reads that byte directly.
+    const bytes = block.bytes;
+    const lowByte = block.littleEndian ? 0 : 3;
     for (let i = 0, record = at; i < count; i++, record += recordSize) {
-      const insnOffset = block.u32(record);
-      if (insnOffset % INSN_SIZE !== 0) {
+      if ((bytes[record + lowByte] & (INSN_SIZE - 1)) !== 0) {
+        const insnOffset = block.u32(record);
         throw block.fail(`${what} section entry ${sections.length} record ${i}: insn_off ${insnOffset} is not a multiple of ${INSN_SIZE} (a byte offset of an instruction)`, record);
       }
     }

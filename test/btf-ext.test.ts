@@ -394,6 +394,14 @@ describe("parseBtfExt on hand-made sections", () => {
     new DataView(lying.buffer).setUint32(32 + 8, 1000, true); // num_info
     expect(message(lying)).toMatch(/func_info section entry 0 claims 1000 records of 8 bytes/);
     expect(message(buildExt({ func: { recordSize: 8, sections: [{ nameOffset: 1, records: [[12, 1]] }] } }))).toMatch(/insn_off 12 is not a multiple of 8/);
+    // The same in big-endian, and an offset whose low byte is aligned but whose value is not
+    // in the other byte order (0x0100 + 4 = 260): the check reads the right byte.
+    for (const littleEndian of [true, false]) {
+      const misaligned = { recordSize: 8, sections: [{ nameOffset: 1, records: [[16, 1], [260, 1]] }] };
+      expect(message(buildExt({ func: misaligned }, { littleEndian }))).toMatch(/record 1: insn_off 260 is not a multiple of 8/);
+      const aligned = { recordSize: 8, sections: [{ nameOffset: 1, records: [[16, 1], [0x0800, 1]] }] };
+      expect(parseBtfExt(buildExt({ func: aligned }, { littleEndian })).funcInfo.sections[0].records.map((r) => r.insnOffset)).toEqual([16, 0x0800]);
+    }
     const version = buildExt({});
     version[2] = 2;
     expect(message(version)).toMatch(/unsupported version 2/);
