@@ -278,10 +278,12 @@ function objectBtf(elf: ElfFile, section: ElfSection, allocated: ReadonlyMap<str
 
 /**
  * Where each variable's symbol is: the STT_OBJECT symbols of allocated, non-code sections
- * (not the code's jump labels), found on the first question. An object has a few of them per
- * section, so a question compares names in the string table, without making strings; a
- * section with many gets a map by name.
+ * (not the code's jump labels), found on the first question. An object has a few of them,
+ * so a question compares names in the string table, without making strings; an object with
+ * more than SCAN_LIMIT gets a map by name.
  */
+const SCAN_LIMIT = 32;
+
 class VariableSymbols {
   #candidates: number[] | undefined;
   #byName: Map<string, number[]> | undefined;
@@ -292,7 +294,7 @@ class VariableSymbols {
   offset(sectionIndex: number, name: string): number | undefined {
     const table = this.elf.symbolTable;
     const candidates = (this.#candidates ??= this.#findCandidates());
-    if (candidates.length <= 32) {
+    if (candidates.length <= SCAN_LIMIT) {
       for (const index of candidates) if (table.sectionIndex(index) === sectionIndex && table.nameEquals(index, name)) return table.value(index);
       return undefined;
     }
