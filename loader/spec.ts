@@ -276,14 +276,15 @@ function objectBtf(elf: ElfFile, section: ElfSection, allocated: ReadonlyMap<str
   return { btf, datasecs };
 }
 
+/** Variable symbols compared by name in place up to this many; past it, a map by name. */
+const SCAN_LIMIT = 32;
+
 /**
  * Where each variable's symbol is: the STT_OBJECT symbols of allocated, non-code sections
  * (not the code's jump labels), found on the first question. An object has a few of them,
  * so a question compares names in the string table, without making strings; an object with
  * more than SCAN_LIMIT gets a map by name.
  */
-const SCAN_LIMIT = 32;
-
 class VariableSymbols {
   #candidates: number[] | undefined;
   #byName: Map<string, number[]> | undefined;
