@@ -18,6 +18,7 @@ import { CORE_POISON_HELPER, relocateInstructions, type CoreResult, type CoreTar
 import { explainPoisonedCall, formatCoreResult, poisonedRelocation } from "../btf/core-explain.js";
 import { decodeInstructions, encodeInstructions, Instruction } from "../insn/instruction.js";
 import { BPF_ALU64, BPF_DW, BPF_JMP, BPF_K, BPF_LDX, BPF_MEM, BPF_MOV, BPF_STX, BPF_W, BPF_CALL, BPF_EXIT } from "../insn/opcodes.js";
+import { btfBlob } from "./helpers/btf-bytes.js";
 
 const { FIELD_BYTE_OFFSET, FIELD_BYTE_SIZE, FIELD_EXISTS, FIELD_SIGNED, FIELD_LSHIFT_U64, FIELD_RSHIFT_U64 } = CoreReloKind;
 const { TYPE_ID_LOCAL, TYPE_ID_TARGET, TYPE_EXISTS, TYPE_SIZE, TYPE_MATCHES, ENUMVAL_EXISTS, ENUMVAL_VALUE } = CoreReloKind;
@@ -269,14 +270,7 @@ function splitBtfWithStructs(base: Btf, names: string[]): Uint8Array {
     offset += name.length + 1;
     return record;
   });
-  const out = new Uint8Array(24 + words.length * 4 + strings.length);
-  const view = new DataView(out.buffer);
-  view.setUint16(0, 0xeb9f, true);
-  out[2] = 1; // version
-  [24, 0, words.length * 4, words.length * 4, strings.length].forEach((value, i) => view.setUint32(4 + 4 * i, value, true));
-  words.forEach((word, i) => view.setUint32(24 + 4 * i, word, true));
-  out.set(strings, 24 + words.length * 4);
-  return out;
+  return btfBlob(words, strings);
 }
 
 /** A local BTF shaped like a program's: struct task { int pid; u32 flags; u64 ext; unsigned int bits: 3 (at 96); ... }. */

@@ -14,6 +14,7 @@ import { BtfError } from "../common/errors.js";
 import { forgetKernelBtf, kernelBtfModules, loadKernelBtf, loadModuleBtf, VMLINUX_BTF_PATH } from "../loader/kernel-btf.js";
 import { KIND_NAMES } from "../btf/kinds.js";
 import type { Btf } from "../btf/parse.js";
+import { btfBlob } from "./helpers/btf-bytes.js";
 
 const haveVmlinux = existsSync(VMLINUX_BTF_PATH);
 const skipVmlinux = !haveVmlinux && process.env.TSBPF_REQUIRE_KERNEL !== "1";
@@ -139,12 +140,5 @@ function moduleBytes(base: Btf): Uint8Array {
   const first = base.typeCount;
   // struct (kind 4, vlen 2, size 16) with two btf_members, then a PTR (kind 2).
   const words = [at("tsbpf_test_counters"), (4 << 24) | 2, 16, at("packets"), u64, 0, at("owner"), first + 1, 64, 0, 2 << 24, task];
-  const out = new Uint8Array(24 + words.length * 4 + strings.length);
-  const view = new DataView(out.buffer);
-  view.setUint16(0, 0xeb9f, true);
-  out[2] = 1; // version
-  [24, 0, words.length * 4, words.length * 4, strings.length].forEach((value, i) => view.setUint32(4 + 4 * i, value, true));
-  words.forEach((word, i) => view.setUint32(24 + 4 * i, word, true));
-  out.set(strings, 24 + words.length * 4);
-  return out;
+  return btfBlob(words, strings);
 }
