@@ -6,8 +6,10 @@
 // size and each variable's symbol value. The caller passes those facts in; nothing here
 // reads the ELF file.
 //
-// The records are read and written in place, without decoding them into BtfType objects:
-// this runs in every parse of every object, and most objects need a few words changed.
+// The records are read and written in place, without decoding them into BtfType objects,
+// and a variable's name is handed over as the place of its bytes in the string section, not
+// as a string: this runs in every parse of every object, and most objects need a few words
+// changed.
 //
 //   struct btf_type { name_off, info (kind << 24 | vlen), size }              12 bytes
 //   DATASEC: then vlen x struct btf_var_secinfo { type, offset, size }        12 bytes each
@@ -15,6 +17,7 @@
 
 import type { Btf } from "./parse.js";
 import { BtfKind } from "./kinds.js";
+import { BtfError } from "../common/errors.js";
 
 /** btf_var.linkage of a global variable defined in this object (BTF_VAR_GLOBAL_ALLOCATED). */
 const BTF_VAR_GLOBAL_ALLOCATED = 1;
@@ -22,8 +25,12 @@ const BTF_VAR_GLOBAL_ALLOCATED = 1;
 export interface DataSectionFacts {
   /** Size in bytes of the ELF section with this name, or undefined if there is none. */
   sectionSize(name: string): number | undefined;
-  /** Value (offset in its section) of the ELF symbol `variable` defined in section `section`. */
-  symbolOffset(section: string, variable: string): number | undefined;
+  /**
+   * Value (offset in its section) of the ELF symbol defined in section `section` whose name
+   * is the variable's: the NUL-terminated bytes at `nameStart` in `strings` (the BTF's own
+   * string section, whose last byte is a NUL), for the caller to compare in place.
+   */
+  symbolOffset(section: string, strings: Uint8Array, nameStart: number): number | undefined;
 }
 
 /**
@@ -36,8 +43,12 @@ export function fixupDatasecs(btf: Btf, facts: DataSectionFacts): Map<string, nu
   const datasecs = new Map<string, number>();
   const le = btf.littleEndian;
   // Records are found through the index (btf.offsets, relative to the type section).
-  const view = btf.types.view;
+  const view = btf.records;
   const { offsets, firstTypeId } = btf;
+  // An object's BTF stands alone; split BTF (a kernel module's) has no ELF sections to fix.
+  if (btf.base !== undefined) throw new BtfError("DATASEC fixup applies to an object's own BTF, not to split BTF");
+  // Name offsets were checked against this section when the types were indexed.
+  const strings = btf.strings.bytes;
   for (let i = 1; i < offsets.length; i++) {
     const record = offsets[i];
     const info = view.getUint32(record + 4, le);
@@ -59,9 +70,10 @@ export function fixupDatasecs(btf: Btf, facts: DataSectionFacts): Map<string, nu
       let offset = view.getUint32(entry + 4, le);
       const type = view.getUint32(entry, le);
       // Static variables keep the offset the compiler wrote (their symbol names need not be
-      // unique); extern ones have no place in the file. (kindOf refuses an id past the last type.)
-      if (isAllocatedGlobal(btf, type)) {
-        const placed = facts.symbolOffset(name, btf.string(btf.nameOffsetOf(type)));
+      // unique); extern ones have no place in the file.
+      const variable = allocatedGlobal(btf, type);
+      if (variable !== NOT_ALLOCATED) {
+        const placed = facts.symbolOffset(name, strings, view.getUint32(variable, le));
         if (placed !== undefined && placed !== offset) {
           view.setUint32(entry + 4, placed, le);
           offset = placed;
@@ -93,9 +105,15 @@ function sortByOffset(view: DataView, at: number, count: number, le: boolean): v
   }
 }
 
-/** A VAR with BTF_VAR_GLOBAL_ALLOCATED linkage. */
-function isAllocatedGlobal(btf: Btf, id: number): boolean {
-  if (btf.kindOf(id) !== BtfKind.VAR) return false;
-  const variable = btf.type(id);
-  return variable.kind === "var" && variable.linkage === BTF_VAR_GLOBAL_ALLOCATED;
+const NOT_ALLOCATED = -1;
+
+/**
+ * Where the record of type `id` is in the type section when it is a VAR with
+ * BTF_VAR_GLOBAL_ALLOCATED linkage (struct btf_var follows its 12-byte header); else NOT_ALLOCATED.
+ * kindOf refuses an id that is not one of this BTF's types.
+ */
+function allocatedGlobal(btf: Btf, id: number): number {
+  if (btf.kindOf(id) !== BtfKind.VAR || id < btf.firstTypeId) return NOT_ALLOCATED;
+  const record = btf.offsets[id - btf.firstTypeId + 1];
+  return btf.records.getUint32(record + 12, btf.littleEndian) === BTF_VAR_GLOBAL_ALLOCATED ? record : NOT_ALLOCATED;
 }

@@ -58,6 +58,8 @@ export class Btf {
   readonly base: Btf | undefined;
   /** Reader over the type records. */
   readonly types: ByteReader;
+  /** The type records' DataView (types.view), held here: the hot readers use it directly. */
+  readonly records: DataView;
   /** Reader over the string section. */
   readonly strings: ByteReader;
   /**
@@ -102,6 +104,7 @@ export class Btf {
     this.stringsLength = strLen;
 
     this.types = header.sub(headerLength + typeOff, typeLen, ".BTF types");
+    this.records = this.types.view;
     const index = indexTypes(this.types, { firstTypeId: this.firstTypeId, stringsEnd: this.firstStringOffset + strLen });
     this.offsets = index.offsets;
     this.nameOffsets = index.nameOffsets;
@@ -156,7 +159,7 @@ export class Btf {
   kindOf(id: number): number {
     if (id === 0) return 0;
     if (id > 0 && id < this.firstTypeId) return this.base!.kindOf(id);
-    return (this.types.u32(this.offsets[this.ownIndex(id)] + 4) >>> 24) & 0x1f;
+    return (this.records.getUint32(this.offsets[this.ownIndex(id)] + 4, this.littleEndian) >>> 24) & 0x1f;
   }
 
   /** name_off of a type without decoding it (0 for void and anonymous types). */
@@ -202,18 +205,25 @@ export class Btf {
 
   /** Follows typedefs and qualifiers (const, volatile, restrict, type tags) to the underlying type. */
   resolve(id: number): BtfType {
-    const start = id;
-    // The chain is followed through the records' kind and type fields; only the type it ends
-    // at is decoded (the typedefs and qualifiers on the way are not).
-    for (let depth = 0; depth < 32; depth++) {
-      if (id === 0 || id < this.firstTypeId) {
-        // void, or a type of the base BTF: the base follows the rest of the chain.
-        return id === 0 ? this.type(0) : this.base!.resolveFrom(id, start, depth);
-      }
+    // Only the type the chain ends at is decoded (the typedefs and qualifiers on the way are not).
+    return this.type(this.resolveId(id));
+  }
+
+  /** resolve() without decoding: the id of the type a typedef and qualifier chain ends at. */
+  resolveId(id: number): number {
+    return this.resolveIdFrom(id, id, 0);
+  }
+
+  /** resolveId() continued `depth` links into a chain that began at `start` (perhaps in a split BTF). */
+  private resolveIdFrom(id: number, start: number, depth: number): number {
+    const view = this.records;
+    for (; depth < 32; depth++) {
+      if (id === 0) return 0;
+      // A type of the base BTF: the base follows the rest of the chain.
+      if (id < this.firstTypeId) return this.base!.resolveIdFrom(id, start, depth);
       const at = this.offsets[this.ownIndex(id)];
-      const view = this.types.view;
       const kind = (view.getUint32(at + 4, this.littleEndian) >>> 24) & 0x1f;
-      if (!isModifierKind(kind)) return this.type(id);
+      if (!isModifierKind(kind)) return id;
       const next = view.getUint32(at + 8, this.littleEndian);
       if (next >= this.typeCount) throw new BtfError(`refers to type ${next}, but the last type is ${this.typeCount - 1}`, { typeId: id });
       id = next;
@@ -221,23 +231,51 @@ export class Btf {
     throw new BtfError("typedef or qualifier chain is longer than 32 (a loop?)", { typeId: start });
   }
 
-  /** resolve() continued in this (base) BTF, `depth` links into a chain that began at `start`. */
-  private resolveFrom(id: number, start: number, depth: number): BtfType {
-    for (; depth < 32; depth++) {
-      const type = this.type(id);
-      switch (type.kind) {
-        case "typedef":
-        case "volatile":
-        case "const":
-        case "restrict":
-        case "type_tag":
-          id = type.type;
-          continue;
-        default:
-          return type;
-      }
+  // Fields read from a record in place, for the paths that run on every parse of an object
+  // (map definitions) and would otherwise decode whole types to read a word or two of them.
+  //   struct btf_type { name_off; info (kind << 24 | vlen); size or type }, then per kind:
+  //   struct btf_array { type; index_type; nelems }    struct btf_member { name_off; type; offset }
+
+  /** vlen, the low 16 bits of info: members, parameters, enumerators or variables. */
+  vlenOf(id: number): number {
+    if (id > 0 && id < this.firstTypeId) return this.base!.vlenOf(id);
+    return this.records.getUint32(this.offsets[this.ownIndex(id)] + 4, this.littleEndian) & 0xffff;
+  }
+
+  /**
+   * The type a PTR, TYPEDEF, qualifier, VAR, FUNC or DECL_TAG record refers to (the word
+   * that is a size for other kinds): check kindOf first.
+   */
+  referencedIdOf(id: number): number {
+    if (id > 0 && id < this.firstTypeId) return this.base!.referencedIdOf(id);
+    return this.records.getUint32(this.offsets[this.ownIndex(id)] + 8, this.littleEndian);
+  }
+
+  /** nelems of an ARRAY record. */
+  arrayLengthOf(id: number): number {
+    if (id > 0 && id < this.firstTypeId) return this.base!.arrayLengthOf(id);
+    return this.records.getUint32(this.offsets[this.ownIndex(id)] + 20, this.littleEndian);
+  }
+
+  /** name_off of member `index` of a STRUCT or UNION record (index below vlenOf). */
+  memberNameOffsetOf(id: number, index: number): number {
+    if (id > 0 && id < this.firstTypeId) return this.base!.memberNameOffsetOf(id, index);
+    return this.records.getUint32(this.memberAt(id, index), this.littleEndian);
+  }
+
+  /** The type of member `index` of a STRUCT or UNION record (index below vlenOf). */
+  memberTypeOf(id: number, index: number): number {
+    if (id > 0 && id < this.firstTypeId) return this.base!.memberTypeOf(id, index);
+    return this.records.getUint32(this.memberAt(id, index) + 4, this.littleEndian);
+  }
+
+  /** Where member `index` of an own record is; the index pass bounded the record by its vlen. */
+  private memberAt(id: number, index: number): number {
+    const at = this.offsets[this.ownIndex(id)];
+    if (!(index >= 0 && index < (this.records.getUint32(at + 4, this.littleEndian) & 0xffff))) {
+      throw new BtfError(`type ${id} has no member ${index}`, { typeId: id });
     }
-    throw new BtfError("typedef or qualifier chain is longer than 32 (a loop?)", { typeId: start });
+    return at + 12 + index * 12;
   }
 
   /**
@@ -254,7 +292,7 @@ export class Btf {
       if (id > 0 && id < this.firstTypeId) return elements * this.base!.sizeof(id);
       if (id === 0) throw new BtfError("a void has no size", { typeId: 0 });
       const at = this.offsets[this.ownIndex(id)];
-      const view = this.types.view;
+      const view = this.records;
       const le = this.littleEndian;
       const kind = (view.getUint32(at + 4, le) >>> 24) & 0x1f;
       switch (kind) {

@@ -239,6 +239,22 @@ export class StringTable {
   }
 
   /**
+   * Whether the string at `offset` has the bytes of the NUL-terminated string at `start` in
+   * `other` (another string table, such as BTF's), compared in place. A string that runs off
+   * either table's end is not equal to anything.
+   */
+  equalsBytes(offset: number, other: Uint8Array, start: number): boolean {
+    const own = this.bytes;
+    if (!(offset >= 0 && start >= 0)) return false;
+    for (let i = 0; ; i++) {
+      const byte = own[offset + i];
+      // undefined past the end of either table: unequal, or (both undefined) not a string.
+      if (byte !== other[start + i] || byte === undefined) return false;
+      if (byte === 0) return true;
+    }
+  }
+
+  /**
    * Whether the string at `offset` is one of the assembler's local labels: ".L...",
    * "LBB<digit>..." or "L<digit>...". Read from the bytes, without making the string.
    */

@@ -101,6 +101,11 @@ export class SymbolTable {
     return this.names.equals(this.view.getUint32(index * SYMBOL_SIZE, this.littleEndian), name);
   }
 
+  /** Whether symbol `index`'s name has the bytes of the NUL-terminated string at `start` in `strings`. */
+  nameEqualsBytes(index: number, strings: Uint8Array, start: number): boolean {
+    return this.names.equalsBytes(this.view.getUint32(index * SYMBOL_SIZE, this.littleEndian), strings, start);
+  }
+
   /**
    * Whether the name is one of the assembler's local labels: ".L...", "LBB<digit>..." or
    * "L<digit>..." (jump targets, which clang leaves as STT_NOTYPE symbols in code sections;

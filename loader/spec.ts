@@ -268,9 +268,9 @@ function objectBtf(elf: ElfFile, section: ElfSection, allocated: ReadonlyMap<str
   const variables = new VariableSymbols(elf);
   const datasecs = fixupDatasecs(btf, {
     sectionSize: (name) => allocated.get(name)?.size,
-    symbolOffset: (sectionName, variable) => {
+    symbolOffset: (sectionName, strings, nameStart) => {
       const section = allocated.get(sectionName);
-      return section === undefined ? undefined : variables.offset(section.index, variable);
+      return section === undefined ? undefined : variables.offset(section.index, strings, nameStart);
     },
   });
   return { btf, datasecs };
@@ -282,23 +282,32 @@ const SCAN_LIMIT = 32;
 /**
  * Where each variable's symbol is: the STT_OBJECT symbols of allocated, non-code sections
  * (not the code's jump labels), found on the first question. An object has a few of them,
- * so a question compares names in the string table, without making strings; an object with
- * more than SCAN_LIMIT gets a map by name.
+ * so a question compares the name's bytes in the two string tables, without making strings;
+ * an object with more than SCAN_LIMIT gets a map by name.
  */
 class VariableSymbols {
+  /** Symbol indices of the candidates, and the section each is defined in. */
   #candidates: number[] | undefined;
+  #sections: number[] = [];
   #byName: Map<string, number[]> | undefined;
 
   constructor(private readonly elf: ElfFile) {}
 
-  /** Value (offset in the section) of the first symbol named `name` in section `sectionIndex`. */
-  offset(sectionIndex: number, name: string): number | undefined {
+  /**
+   * Value (offset in the section) of the first symbol in section `sectionIndex` named by the
+   * NUL-terminated bytes at `nameStart` in `strings`.
+   */
+  offset(sectionIndex: number, strings: Uint8Array, nameStart: number): number | undefined {
     const table = this.elf.symbolTable;
     const candidates = (this.#candidates ??= this.#findCandidates());
     if (candidates.length <= SCAN_LIMIT) {
-      for (const index of candidates) if (table.sectionIndex(index) === sectionIndex && table.nameEquals(index, name)) return table.value(index);
+      const sections = this.#sections;
+      for (let i = 0; i < candidates.length; i++) {
+        if (sections[i] === sectionIndex && table.nameEqualsBytes(candidates[i], strings, nameStart)) return table.value(candidates[i]);
+      }
       return undefined;
     }
+    const name = decodeAscii(strings, nameStart, strings.indexOf(0, nameStart));
     for (const index of this.#nameMap(candidates).get(name) ?? []) if (table.sectionIndex(index) === sectionIndex) return table.value(index);
     return undefined;
   }
@@ -309,9 +318,11 @@ class VariableSymbols {
     const found: number[] = [];
     for (let index = 1; index < table.count; index++) {
       if (table.type(index) !== SymbolType.OBJECT) continue;
-      const section = elf.sections[table.sectionIndex(index)];
+      const sectionIndex = table.sectionIndex(index);
+      const section = elf.sections[sectionIndex];
       if (section === undefined || (section.flags & SectionFlags.ALLOC) === 0 || isExecutable(section)) continue;
       found.push(index);
+      this.#sections.push(sectionIndex);
     }
     return found;
   }

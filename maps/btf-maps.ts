@@ -10,14 +10,19 @@
 // each VAR names its struct, each member's type gives one attribute.
 
 import { SpecError } from "../common/errors.js";
-import type { Btf, BtfMember } from "../btf/index.js";
+import { BtfKind, type Btf } from "../btf/index.js";
+import { KIND_NAMES } from "../btf/kinds.js";
 import { emptyMapSpec, type MapPinning, type MapSpec } from "./spec.js";
+
+// Every parse of an object with .maps reads these definitions, so they are read from the
+// BTF records in place (Btf.resolveId, kindOf, memberTypeOf...): decoding each struct, pointer
+// and array into objects cost several times more than the reading.
 
 /** LIBBPF_PIN_* values (bpf_helpers.h). */
 const LIBBPF_PINNING: Record<number, MapPinning> = { 0: "none", 1: "by-name" };
 
-/** Integer attributes written with __uint(name, value), by member name. */
-const INTEGER_ATTRIBUTES = ["type", "max_entries", "map_flags", "numa_node", "key_size", "value_size", "pinning", "map_extra"] as const;
+/** The attributes a definition may have, for the message about one it may not. */
+const KNOWN_ATTRIBUTES = ["type", "max_entries", "map_flags", "numa_node", "key_size", "value_size", "pinning", "map_extra", "key", "value", "values"];
 
 /**
  * The map definitions of the DATASEC `sectionName`; `datasecId` is its type id when the
@@ -27,73 +32,61 @@ export function readBtfMaps(btf: Btf, sectionName = ".maps", datasecId?: number)
   const datasec = datasecId === undefined ? btf.typeByName(sectionName, "datasec") : btf.type(datasecId);
   if (datasec === undefined || datasec.kind !== "datasec") return [];
   return datasec.vars.map((secinfo) => {
-    const variable = btf.type(secinfo.type);
-    if (variable.kind !== "var") {
-      throw new SpecError(`BTF entry ${secinfo.type} of ${sectionName} is a ${variable.kind}, not a variable`, { part: sectionName });
+    const variable = secinfo.type;
+    if (btf.kindOf(variable) !== BtfKind.VAR) {
+      throw new SpecError(`BTF entry ${variable} of ${sectionName} is a ${kindName(btf, variable)}, not a variable`, { part: sectionName });
     }
-    return readMapDefinition(btf, variable.name, variable.type, sectionName, false);
+    return readMapDefinition(btf, btf.string(btf.nameOffsetOf(variable)), btf.referencedIdOf(variable), sectionName, false);
   });
 }
 
 /** Reads one map definition struct (also used for the inner map of a map-in-map). */
 function readMapDefinition(btf: Btf, name: string, typeId: number, section: string, inner: boolean): MapSpec {
-  const definition = btf.resolve(typeId);
-  if (definition.kind !== "struct") {
-    throw new SpecError(`map definition is a ${definition.kind}, expected a struct built with __uint/__type/__array`, { part: name });
+  const definition = btf.resolveId(typeId);
+  if (btf.kindOf(definition) !== BtfKind.STRUCT) {
+    throw new SpecError(`map definition is a ${kindName(btf, definition)}, expected a struct built with __uint/__type/__array`, { part: name });
   }
   const spec = emptyMapSpec(name, "btf", section);
-  for (const member of definition.members) {
+  const members = btf.vlenOf(definition);
+  for (let m = 0; m < members; m++) {
+    const attribute = btf.string(btf.memberNameOffsetOf(definition, m));
     // The kernel refuses maps of maps of maps, and a definition naming itself would never end.
-    if (inner && member.name === "values") throw new SpecError("an inner map cannot itself declare values (maps of maps nest only once)", { part: name });
-    readAttribute(btf, spec, member);
+    if (inner && attribute === "values") throw new SpecError("an inner map cannot itself declare values (maps of maps nest only once)", { part: name });
+    readAttribute(btf, spec, attribute, btf.memberTypeOf(definition, m));
   }
   return spec;
 }
 
-function readAttribute(btf: Btf, spec: MapSpec, member: BtfMember): void {
-  switch (member.name) {
-    case "key":
-    case "value": {
-      const target = pointee(btf, spec.name, member);
-      const size = btf.sizeof(target);
-      if (member.name === "key") {
-        spec.keyTypeId = target;
-        spec.keySize = checkSize(spec, "key", spec.keySize, size);
-      } else {
-        spec.valueTypeId = target;
-        spec.valueSize = checkSize(spec, "value", spec.valueSize, size);
-      }
+/** One member of a definition: `attribute` is its name, `type` its type id. */
+function readAttribute(btf: Btf, spec: MapSpec, attribute: string, type: number): void {
+  switch (attribute) {
+    case "key": {
+      spec.keyTypeId = pointee(btf, spec.name, attribute, type);
+      spec.keySize = checkSize(spec, "key", spec.keySize, btf.sizeof(spec.keyTypeId));
       return;
     }
-    case "values":
-      spec.innerMap = readInnerMap(btf, spec, member);
+    case "value": {
+      spec.valueTypeId = pointee(btf, spec.name, attribute, type);
+      spec.valueSize = checkSize(spec, "value", spec.valueSize, btf.sizeof(spec.valueTypeId));
       return;
-    default:
-      if ((INTEGER_ATTRIBUTES as readonly string[]).includes(member.name)) {
-        setInteger(spec, member.name as (typeof INTEGER_ATTRIBUTES)[number], integerValue(btf, spec.name, member));
-        return;
-      }
-      throw new SpecError(`unknown map attribute "${member.name}" (known: ${[...INTEGER_ATTRIBUTES, "key", "value", "values"].join(", ")})`, {
-        part: spec.name,
-      });
-  }
-}
-
-function setInteger(spec: MapSpec, attribute: (typeof INTEGER_ATTRIBUTES)[number], value: number): void {
-  switch (attribute) {
-    case "type": spec.type = value; return;
-    case "max_entries": spec.maxEntries = value; return;
-    case "map_flags": spec.flags = value; return;
-    case "numa_node": spec.numaNode = value; return;
-    case "key_size": spec.keySize = checkSize(spec, "key", spec.keySize, value); return;
-    case "value_size": spec.valueSize = checkSize(spec, "value", spec.valueSize, value); return;
-    case "map_extra": spec.mapExtra = BigInt(value); return;
+    }
+    case "values": spec.innerMap = readInnerMap(btf, spec, type); return;
+    case "type": spec.type = integerValue(btf, spec.name, attribute, type); return;
+    case "max_entries": spec.maxEntries = integerValue(btf, spec.name, attribute, type); return;
+    case "map_flags": spec.flags = integerValue(btf, spec.name, attribute, type); return;
+    case "numa_node": spec.numaNode = integerValue(btf, spec.name, attribute, type); return;
+    case "key_size": spec.keySize = checkSize(spec, "key", spec.keySize, integerValue(btf, spec.name, attribute, type)); return;
+    case "value_size": spec.valueSize = checkSize(spec, "value", spec.valueSize, integerValue(btf, spec.name, attribute, type)); return;
+    case "map_extra": spec.mapExtra = BigInt(integerValue(btf, spec.name, attribute, type)); return;
     case "pinning": {
+      const value = integerValue(btf, spec.name, attribute, type);
       const mode = LIBBPF_PINNING[value];
       if (mode === undefined) throw new SpecError(`unknown pinning ${value} (expected LIBBPF_PIN_NONE 0 or LIBBPF_PIN_BY_NAME 1)`, { part: spec.name });
       spec.pinning = mode;
       return;
     }
+    default:
+      throw new SpecError(`unknown map attribute "${attribute}" (known: ${KNOWN_ATTRIBUTES.join(", ")})`, { part: spec.name });
   }
 }
 
@@ -106,30 +99,31 @@ function checkSize(spec: MapSpec, what: "key" | "value", previous: number, size:
 }
 
 /** __uint(name, N) is `int (*name)[N]`: the value is the array's element count. */
-function integerValue(btf: Btf, mapName: string, member: BtfMember): number {
-  const array = btf.resolve(pointee(btf, mapName, member));
-  if (array.kind !== "array") {
-    throw new SpecError(`attribute "${member.name}" must be declared with __uint() (a pointer to an array), found a pointer to ${array.kind}`, {
+function integerValue(btf: Btf, mapName: string, attribute: string, type: number): number {
+  const array = btf.resolveId(pointee(btf, mapName, attribute, type));
+  if (btf.kindOf(array) !== BtfKind.ARRAY) {
+    throw new SpecError(`attribute "${attribute}" must be declared with __uint() (a pointer to an array), found a pointer to ${kindName(btf, array)}`, {
       part: mapName,
     });
   }
-  return array.nelems;
+  return btf.arrayLengthOf(array);
 }
 
-function pointee(btf: Btf, mapName: string, member: BtfMember): number {
-  const pointer = btf.resolve(member.type);
-  if (pointer.kind !== "ptr") {
-    throw new SpecError(`attribute "${member.name}" must be a pointer (use __uint, __type or __array), found ${pointer.kind}`, { part: mapName });
+/** The type a __uint/__type/__array member points to. */
+function pointee(btf: Btf, mapName: string, attribute: string, type: number): number {
+  const pointer = btf.resolveId(type);
+  if (btf.kindOf(pointer) !== BtfKind.PTR) {
+    throw new SpecError(`attribute "${attribute}" must be a pointer (use __uint, __type or __array), found ${kindName(btf, pointer)}`, { part: mapName });
   }
-  return pointer.type;
+  return btf.referencedIdOf(pointer);
 }
 
 /**
  * __array(values, T) is `T *values[]`. For a map of maps T is the inner map's definition
  * struct; for a prog array it is a function prototype and there is no inner map.
  */
-function readInnerMap(btf: Btf, spec: MapSpec, member: BtfMember): MapSpec | undefined {
-  const array = btf.resolve(member.type);
+function readInnerMap(btf: Btf, spec: MapSpec, type: number): MapSpec | undefined {
+  const array = btf.resolve(type);
   if (array.kind !== "array") {
     throw new SpecError(`"values" must be declared with __array(values, ...), found ${array.kind}`, { part: spec.name });
   }
@@ -149,4 +143,9 @@ function readInnerMap(btf: Btf, spec: MapSpec, member: BtfMember): MapSpec | und
   // Map-in-map values are map fds: 4 bytes, whatever the inner definition says.
   spec.valueSize = checkSize(spec, "value", spec.valueSize, 4);
   return inner;
+}
+
+/** A kind's name as the decoded types spell it ("struct", "func_proto", "void"), for messages. */
+function kindName(btf: Btf, id: number): string {
+  return id === 0 ? "void" : KIND_NAMES[btf.kindOf(id)].toLowerCase();
 }

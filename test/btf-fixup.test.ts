@@ -6,6 +6,8 @@ import { describe, expect, it } from "vitest";
 import { BtfBuilder, BtfVarLinkage } from "../btf/builder.js";
 import { fixupDatasecs } from "../btf/fixup.js";
 import { parseBtf, type Btf, type BtfType } from "../btf/index.js";
+import { BtfKind } from "../btf/kinds.js";
+import { btfBlob } from "./helpers/btf-bytes.js";
 
 function datasec(btf: Btf, id: number): Extract<BtfType, { kind: "datasec" }> {
   const type = btf.type(id);
@@ -35,7 +37,9 @@ describe("fixupDatasecs", () => {
   const symbols: Record<string, number> = { first: 8, second: 0, local: 4 };
   const facts = {
     sectionSize: (name: string) => (name === ".data" ? 20 : name === ".rodata" ? 99 : undefined),
-    symbolOffset: (section: string, variable: string) => (section === ".data" ? symbols[variable] : undefined),
+    // The variable's name arrives as its bytes in the BTF string section.
+    symbolOffset: (section: string, strings: Uint8Array, nameStart: number) =>
+      section === ".data" ? symbols[Buffer.from(strings.subarray(nameStart, strings.indexOf(0, nameStart))).toString("latin1")] : undefined,
   };
 
   it("fills in sizes and offsets, sorts the variables by offset, and names every DATASEC", () => {
@@ -66,6 +70,13 @@ describe("fixupDatasecs", () => {
     expect(own).toEqual(once);
     // What was written parses back the same from a fresh copy.
     expect(datasec(parseBtf(once), data)).toEqual(datasec(btf, data));
+  });
+
+  it("refuses split BTF, which has no ELF sections of its own", () => {
+    const base = parseBtf(bytes.slice());
+    // One own type, an anonymous DATASEC with no variables: name_off, info (kind << 24), size.
+    const split = parseBtf(btfBlob([0, BtfKind.DATASEC << 24, 0], new Uint8Array(1)), { base });
+    expect(() => fixupDatasecs(split, facts)).toThrow(/split BTF/);
   });
 
   it("leaves a DATASEC without a matching ELF section at size 0 and its offsets as written", () => {

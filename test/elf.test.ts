@@ -232,3 +232,37 @@ describe("ElfSection as data", () => {
     expect(Object.keys(json[1]).sort()).toEqual(["addralign", "entsize", "flags", "index", "info", "link", "name", "offset", "size", "type"]);
   });
 });
+
+describe("SymbolTable names compared in place", () => {
+  it("nameEquals and nameEqualsBytes agree with the decoded name of every symbol of every object", () => {
+    const encoder = new TextEncoder();
+    let compared = 0;
+    for (const object of OBJECTS) {
+      const elf = parseElf(objectBytes(object.path));
+      const table = elf.symbolTable;
+      for (let index = 0; index < table.count; index++) {
+        const name = table.name(index);
+        // The name as another string table would hold it, at an offset past a neighbour's bytes.
+        const other = new Uint8Array([...encoder.encode("x\0"), ...encoder.encode(name), 0]);
+        expect(table.nameEquals(index, name)).toBe(true);
+        expect(table.nameEqualsBytes(index, other, 2), name).toBe(true);
+        // A prefix, a longer name and another name are not equal.
+        expect(table.nameEqualsBytes(index, new Uint8Array([...encoder.encode(`${name}_`), 0]), 0)).toBe(false);
+        if (name.length > 0) expect(table.nameEqualsBytes(index, new Uint8Array([...encoder.encode(name.slice(0, -1)), 0]), 0)).toBe(false);
+        expect(table.nameEqualsBytes(index, other, 0)).toBe(name === "x");
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(1000);
+  });
+
+  it("a name that runs off the other table's end, or an offset outside it, is not equal", () => {
+    const elf = parseElf(objectBytes(ciliumObject("loader-el.elf")));
+    const table = elf.symbolTable;
+    const index = [...Array(table.count).keys()].find((i) => table.name(i).length > 2)!;
+    const name = new TextEncoder().encode(table.name(index));
+    expect(table.nameEqualsBytes(index, name, 0)).toBe(false); // no NUL after the bytes
+    expect(table.nameEqualsBytes(index, new Uint8Array([...name, 0]), -1)).toBe(false);
+    expect(table.nameEqualsBytes(index, new Uint8Array([...name, 0]), name.length + 5)).toBe(false);
+  });
+});

@@ -1,0 +1,130 @@
+// The Btf accessors that read one field of a record in place (resolveId, vlenOf,
+// referencedIdOf, arrayLengthOf, memberNameOffsetOf, memberTypeOf), which map definitions
+// use on every parse. Their oracle is the decoded type: on every type of the running kernel's
+// BTF and of every test object, each accessor must give what the decoded type says.
+
+import { existsSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { BtfError } from "../common/errors.js";
+import { BtfBuilder } from "../btf/builder.js";
+import { parseBtf, type Btf, type BtfType } from "../btf/index.js";
+import { parseElf } from "../elf/index.js";
+import { allObjects } from "./helpers/objects.js";
+import { btfBlob } from "./helpers/btf-bytes.js";
+
+const VMLINUX = "/sys/kernel/btf/vmlinux";
+
+/** The id resolve() ends at, or "error" where it throws a BtfError. */
+function outcome(run: () => number): number | "error" {
+  try {
+    return run();
+  } catch (error) {
+    if (!(error instanceof BtfError)) throw error;
+    return "error";
+  }
+}
+
+/** The list a decoded type's vlen counts, when its kind has one. */
+function vlenList(type: BtfType): readonly unknown[] | undefined {
+  switch (type.kind) {
+    case "struct":
+    case "union":
+      return type.members;
+    case "enum":
+    case "enum64":
+      return type.values;
+    case "func_proto":
+      return type.params;
+    case "datasec":
+      return type.vars;
+    default:
+      return undefined;
+  }
+}
+
+/** Every accessor against the decoded form of every type; returns how many fields were compared. */
+function expectRecordsMatchDecoded(btf: Btf): number {
+  let compared = 0;
+  const fail = (id: number, what: string, got: unknown, expected: unknown) =>
+    expect(got, `type ${id} (${btf.type(id).kind} ${btf.type(id).name}): ${what}`).toEqual(expected);
+  for (let id = 1; id < btf.typeCount; id++) {
+    const type = btf.type(id);
+    const resolved = outcome(() => btf.resolveId(id));
+    const expected = outcome(() => btf.resolve(id).id);
+    if (resolved !== expected) fail(id, "resolveId", resolved, expected);
+    const list = vlenList(type);
+    if (list !== undefined && btf.vlenOf(id) !== list.length) fail(id, "vlenOf", btf.vlenOf(id), list.length);
+    if ("type" in type && type.kind !== "array" && btf.referencedIdOf(id) !== type.type) fail(id, "referencedIdOf", btf.referencedIdOf(id), type.type);
+    if (type.kind === "array" && btf.arrayLengthOf(id) !== type.nelems) fail(id, "arrayLengthOf", btf.arrayLengthOf(id), type.nelems);
+    if (type.kind === "struct" || type.kind === "union") {
+      type.members.forEach((member, index) => {
+        const name = btf.string(btf.memberNameOffsetOf(id, index));
+        if (name !== member.name) fail(id, `member ${index} name`, name, member.name);
+        if (btf.memberTypeOf(id, index) !== member.type) fail(id, `member ${index} type`, btf.memberTypeOf(id, index), member.type);
+      });
+      compared += type.members.length;
+    }
+    compared++;
+  }
+  return compared;
+}
+
+describe("Btf fields read in place", () => {
+  it.skipIf(!existsSync(VMLINUX))("agree with the decoded types on every type of the kernel's BTF", () => {
+    expect(expectRecordsMatchDecoded(parseBtf(readFileSync(VMLINUX)))).toBeGreaterThan(100_000);
+  });
+
+  it("agree with the decoded types on every type of every test object", () => {
+    let objects = 0;
+    for (const object of allObjects()) {
+      const section = parseElf(readFileSync(object.path)).section(".BTF");
+      if (section === undefined) continue;
+      expectRecordsMatchDecoded(parseBtf(section.data));
+      objects++;
+    }
+    expect(objects).toBeGreaterThan(20);
+  });
+
+  it("refuse ids that are not types and members past the last", () => {
+    const b = new BtfBuilder();
+    const u32 = b.addInt("u32", 4);
+    const pair = b.addStruct("pair", 8, [{ name: "a", type: u32, bitOffset: 0 }, { name: "b", type: u32, bitOffset: 32 }]);
+    let chain = u32;
+    for (let i = 0; i < 32; i++) chain = b.addTypedef(`t${i}`, chain);
+    const btf = parseBtf(b.build());
+    expect(btf.memberTypeOf(pair, 1)).toBe(u32);
+    expect(() => btf.memberTypeOf(pair, 2)).toThrow(/type \d+ has no member 2/);
+    expect(() => btf.memberNameOffsetOf(pair, -1)).toThrow(BtfError);
+    for (const read of [btf.vlenOf, btf.referencedIdOf, btf.arrayLengthOf]) {
+      expect(() => read.call(btf, btf.typeCount)).toThrow(/no type with id/);
+      expect(() => read.call(btf, 0)).toThrow(/no type with id 0/);
+    }
+    expect(btf.resolveId(0)).toBe(0);
+    expect(() => btf.resolveId(chain)).toThrow(/longer than 32/);
+  });
+
+  it("ask the base for the types of a split BTF's base, and continue a chain there", () => {
+    const b = new BtfBuilder();
+    const u32 = b.addInt("u32", 4);
+    const pair = b.addStruct("pair", 8, [{ name: "a", type: u32, bitOffset: 0 }, { name: "b", type: u32, bitOffset: 32 }]);
+    const pairT = b.addTypedef("pair_t", pair);
+    const base = parseBtf(b.build());
+    // A split BTF by hand (as a module's): ids continue after the base's, strings too.
+    const own = new TextEncoder().encode("mine\0");
+    const constPairT = base.typeCount;
+    const words = [
+      0, 10 << 24, pairT, // CONST -> pair_t (a typedef in the base)
+      base.stringsEnd, 3 << 24, 0, constPairT, u32, 6, // ARRAY "mine" of 6 const pair_t
+    ];
+    const btf = parseBtf(btfBlob(words, own), { base });
+    expect(btf.resolveId(constPairT)).toBe(pair);
+    expect(btf.resolveId(constPairT)).toBe(btf.resolve(constPairT).id);
+    expect(btf.vlenOf(pair)).toBe(2);
+    expect(btf.referencedIdOf(pairT)).toBe(pair);
+    expect(btf.string(btf.memberNameOffsetOf(pair, 1))).toBe("b");
+    expect(btf.memberTypeOf(pair, 0)).toBe(u32);
+    expect(btf.arrayLengthOf(constPairT + 1)).toBe(6);
+    expect(btf.referencedIdOf(constPairT)).toBe(pairT);
+    expectRecordsMatchDecoded(btf);
+  });
+});
