@@ -22,29 +22,32 @@ import { BtfError } from "../common/errors.js";
 /** btf_var.linkage of a global variable defined in this object (BTF_VAR_GLOBAL_ALLOCATED). */
 const BTF_VAR_GLOBAL_ALLOCATED = 1;
 
+/**
+ * What the ELF file says, asked with names as the place of their bytes in the BTF's own
+ * string section (`strings`, whose last byte is a NUL; `nameStart` is where a name's
+ * NUL-terminated bytes begin), for the caller to compare in place.
+ */
 export interface DataSectionFacts {
-  /** Size in bytes of the ELF section with this name, or undefined if there is none. */
-  sectionSize(name: string): number | undefined;
-  /**
-   * Value (offset in its section) of the ELF symbol defined in section `section` whose name
-   * is the variable's: the NUL-terminated bytes at `nameStart` in `strings` (the BTF's own
-   * string section, whose last byte is a NUL), for the caller to compare in place.
-   */
-  symbolOffset(section: string, strings: Uint8Array, nameStart: number): number | undefined;
+  /** The index of the ELF section with this name, or -1 if there is none. */
+  sectionIndex(strings: Uint8Array, nameStart: number): number;
+  /** The size in bytes of ELF section `section`. */
+  sectionSize(section: number): number;
+  /** Value (offset in the section) of the symbol with this name defined in ELF section `section`. */
+  symbolOffset(section: number, strings: Uint8Array, nameStart: number): number | undefined;
 }
 
 /**
  * Writes DATASEC sizes and variable offsets from the ELF file into `btf.bytes`, in place
- * (types, ids and strings untouched, so .BTF.ext offsets stay valid), and returns the ids of
- * every DATASEC by name. The bytes must be the caller's own: parseObject's private copy of
- * the object, or a copy made for the purpose.
+ * (types, ids and strings untouched, so .BTF.ext offsets stay valid), and returns which
+ * DATASEC describes each ELF section: type id by section index. The bytes must be the
+ * caller's own: parseObject's private copy of the object, or a copy made for the purpose.
  */
-export function fixupDatasecs(btf: Btf, facts: DataSectionFacts): Map<string, number> {
-  const datasecs = new Map<string, number>();
+export function fixupDatasecs(btf: Btf, facts: DataSectionFacts): Map<number, number> {
+  const datasecs = new Map<number, number>();
   const le = btf.littleEndian;
   // Records are found through the index (btf.offsets, relative to the type section).
   const view = btf.records;
-  const { offsets, firstTypeId } = btf;
+  const { offsets } = btf;
   // An object's BTF stands alone; split BTF (a kernel module's) has no ELF sections to fix.
   if (btf.base !== undefined) throw new BtfError("DATASEC fixup applies to an object's own BTF, not to split BTF");
   // Name offsets were checked against this section when the types were indexed.
@@ -53,14 +56,14 @@ export function fixupDatasecs(btf: Btf, facts: DataSectionFacts): Map<string, nu
     const record = offsets[i];
     const info = view.getUint32(record + 4, le);
     if (((info >>> 24) & 0x1f) !== BtfKind.DATASEC) continue;
-    const id = firstTypeId + i - 1;
-    const name = btf.string(view.getUint32(record, le));
-    if (!datasecs.has(name)) datasecs.set(name, id);
+    const name = view.getUint32(record, le);
     // .kconfig and .ksyms describe externs the loader provides, not ELF sections.
-    if (name === ".kconfig" || name === ".ksyms") continue;
+    if (bytesSpell(strings, name, ".kconfig") || bytesSpell(strings, name, ".ksyms")) continue;
+    const section = facts.sectionIndex(strings, name);
+    if (section >= 0 && !datasecs.has(section)) datasecs.set(section, btf.firstTypeId + i - 1);
     const vlen = info & 0xffff;
     const declaredSize = view.getUint32(record + 8, le);
-    const size = declaredSize === 0 ? facts.sectionSize(name) ?? 0 : declaredSize;
+    const size = declaredSize === 0 && section >= 0 ? facts.sectionSize(section) : declaredSize;
     let changed = size !== declaredSize;
     if (changed) view.setUint32(record + 8, size, le);
     let sorted = true;
@@ -68,12 +71,11 @@ export function fixupDatasecs(btf: Btf, facts: DataSectionFacts): Map<string, nu
     for (let v = 0; v < vlen; v++) {
       const entry = record + 12 + v * 12;
       let offset = view.getUint32(entry + 4, le);
-      const type = view.getUint32(entry, le);
       // Static variables keep the offset the compiler wrote (their symbol names need not be
       // unique); extern ones have no place in the file.
-      const variable = allocatedGlobal(btf, type);
-      if (variable !== NOT_ALLOCATED) {
-        const placed = facts.symbolOffset(name, strings, view.getUint32(variable, le));
+      const variable = allocatedGlobal(btf, view.getUint32(entry, le));
+      if (variable !== NOT_ALLOCATED && section >= 0) {
+        const placed = facts.symbolOffset(section, strings, view.getUint32(variable, le));
         if (placed !== undefined && placed !== offset) {
           view.setUint32(entry + 4, placed, le);
           offset = placed;
@@ -84,9 +86,15 @@ export function fixupDatasecs(btf: Btf, facts: DataSectionFacts): Map<string, nu
       previous = offset;
     }
     if (!sorted) sortByOffset(view, record + 12, vlen, le);
-    if (changed || !sorted) btf.reread(id);
+    if (changed || !sorted) btf.reread(btf.firstTypeId + i - 1);
   }
   return datasecs;
+}
+
+/** Whether the NUL-terminated bytes at `start` spell the ASCII `text`. */
+function bytesSpell(bytes: Uint8Array, start: number, text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (bytes[start + i] !== text.charCodeAt(i)) return false;
+  return bytes[start + text.length] === 0;
 }
 
 /** Sorts `count` btf_var_secinfo records at `at` by offset, in place. */

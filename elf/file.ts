@@ -176,6 +176,7 @@ class ParsedElf implements ElfFile {
 /** What an object without a symbol table has: a table of no symbols. */
 const EMPTY_SYMTAB: ElfSection = {
   index: 0, name: "", type: SectionType.SYMTAB, flags: 0, offset: 0, size: 0, link: 0, info: 0, addralign: 0, entsize: 0, data: new Uint8Array(0),
+  nameEqualsBytes: (strings, start) => strings[start] === 0,
 };
 const EMPTY_NAMES = new StringTable({ ...EMPTY_SYMTAB, type: SectionType.STRTAB });
 

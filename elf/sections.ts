@@ -24,6 +24,11 @@ export interface ElfSection {
   readonly entsize: number;
   /** The section's bytes: a view into the file, empty for SHT_NOBITS. */
   readonly data: Uint8Array;
+  /**
+   * Whether the section's name has the bytes of the NUL-terminated string at `start` in
+   * `strings` (another string table, such as BTF's), compared in place: no string is made.
+   */
+  nameEqualsBytes(strings: Uint8Array, start: number): boolean;
 }
 
 export function isExecutable(section: ElfSection): boolean {
@@ -178,11 +183,16 @@ class Section implements ElfSection {
     return this.#name;
   }
 
+  nameEqualsBytes(strings: Uint8Array, start: number): boolean {
+    const table = this.#names.table;
+    return table === undefined ? strings[start] === 0 : table.equalsBytes(this.#nameOffset, strings, start);
+  }
+
   get data(): Uint8Array {
     return (this.#view ??= this.#hasBytes ? this.#file.subarray(this.offset, this.offset + this.size) : EMPTY);
   }
 
-  toJSON(): Omit<ElfSection, "data"> {
+  toJSON(): Omit<ElfSection, "data" | "nameEqualsBytes"> {
     const { index, name, type, flags, offset, size, link, info, addralign, entsize } = this;
     return { index, name, type, flags, offset, size, link, info, addralign, entsize };
   }

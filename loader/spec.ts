@@ -80,12 +80,12 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Obje
   const dataSections = new Map<string, DataSectionSpec>();
   const dataSectionIndices = new Set<number>();
   // Sections that can hold variables, for the DATASEC fixup: only these are SHF_ALLOC.
-  const allocated = new Map<string, ElfSection>();
+  const allocated: ElfSection[] = [];
   for (const section of elf.sections) {
     // Relocation, symbol and string tables are found by type, not by name (and their names,
     // decoded on first use, then stay undecoded).
     if (section.type !== SectionType.PROGBITS && section.type !== SectionType.NOBITS && (section.flags & SectionFlags.ALLOC) === 0) continue;
-    if ((section.flags & SectionFlags.ALLOC) !== 0 && !allocated.has(section.name)) allocated.set(section.name, section);
+    if ((section.flags & SectionFlags.ALLOC) !== 0) allocated.push(section);
     switch (section.name) {
       case ".BTF": btfSection ??= section; continue;
       case ".BTF.ext": extSection ??= section; continue;
@@ -121,7 +121,7 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Obje
     }
     const objectBtf = getObjectBtf();
     if (objectBtf === undefined) throw new SpecError("the object has BTF-defined maps but no .BTF section to describe them", { part: ".maps" });
-    for (const map of readBtfMaps(objectBtf.btf, ".maps", objectBtf.datasecs.get(".maps"))) addMap(maps, map);
+    for (const map of readBtfMaps(objectBtf.btf, ".maps", objectBtf.datasecs.get(section.index))) addMap(maps, map);
     readMapInitialValues(elf, section, objectBtf.btf, maps);
   }
 
@@ -255,23 +255,23 @@ const MAX_DATA_SECTION = 1 << 30;
 
 interface ObjectBtf {
   btf: Btf;
-  /** DATASEC type ids by name (".maps", ".data"...). */
-  datasecs: Map<string, number>;
+  /** The DATASEC describing each ELF section: type id by section index. */
+  datasecs: Map<number, number>;
 }
 
 /**
  * The object's BTF with DATASEC sizes and variable offsets filled in from the ELF file
  * (btf/fixup.ts), written in place: the section is a view into parseObject's private copy.
+ * `allocated` are the SHF_ALLOC sections, the only ones that can hold variables; the first
+ * of a name is the one a DATASEC of that name describes.
  */
-function objectBtf(elf: ElfFile, section: ElfSection, allocated: ReadonlyMap<string, ElfSection>): ObjectBtf {
+function objectBtf(elf: ElfFile, section: ElfSection, allocated: readonly ElfSection[]): ObjectBtf {
   const btf = parseBtf(section.data);
   const variables = new VariableSymbols(elf);
   const datasecs = fixupDatasecs(btf, {
-    sectionSize: (name) => allocated.get(name)?.size,
-    symbolOffset: (sectionName, strings, nameStart) => {
-      const section = allocated.get(sectionName);
-      return section === undefined ? undefined : variables.offset(section.index, strings, nameStart);
-    },
+    sectionIndex: (strings, nameStart) => allocated.find((candidate) => candidate.nameEqualsBytes(strings, nameStart))?.index ?? -1,
+    sectionSize: (index) => elf.sections[index].size,
+    symbolOffset: (index, strings, nameStart) => variables.offset(index, strings, nameStart),
   });
   return { btf, datasecs };
 }

@@ -2,7 +2,7 @@
 // facts, in place. The loader tests cover it on compiled objects; these cover each rule on a
 // built BTF, where every outcome is known in advance.
 
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { BtfBuilder, BtfVarLinkage } from "../btf/builder.js";
 import { fixupDatasecs } from "../btf/fixup.js";
 import { parseBtf, type Btf, type BtfType } from "../btf/index.js";
@@ -33,20 +33,29 @@ describe("fixupDatasecs", () => {
   const sized = b.addDatasec(".rodata", 24, []);
   const bytes = b.build();
 
-  // The ELF facts: .data is 20 bytes; `second` sits before `first`.
+  // The ELF facts: section 3 is .data, 20 bytes; section 5 is .rodata; `second` sits before
+  // `first`. Names arrive as the place of their bytes in the BTF string section.
+  const nameAt = (strings: Uint8Array, start: number) => Buffer.from(strings.subarray(start, strings.indexOf(0, start))).toString("latin1");
+  const sectionIndices: Record<string, number> = { ".data": 3, ".rodata": 5 };
   const symbols: Record<string, number> = { first: 8, second: 0, local: 4 };
+  const asked: string[] = [];
   const facts = {
-    sectionSize: (name: string) => (name === ".data" ? 20 : name === ".rodata" ? 99 : undefined),
-    // The variable's name arrives as its bytes in the BTF string section.
-    symbolOffset: (section: string, strings: Uint8Array, nameStart: number) =>
-      section === ".data" ? symbols[Buffer.from(strings.subarray(nameStart, strings.indexOf(0, nameStart))).toString("latin1")] : undefined,
+    sectionIndex: (strings: Uint8Array, start: number) => {
+      asked.push(nameAt(strings, start));
+      return sectionIndices[nameAt(strings, start)] ?? -1;
+    },
+    sectionSize: (section: number) => (section === 3 ? 20 : 99),
+    symbolOffset: (section: number, strings: Uint8Array, start: number) => (section === 3 ? symbols[nameAt(strings, start)] : undefined),
   };
 
-  it("fills in sizes and offsets, sorts the variables by offset, and names every DATASEC", () => {
+  it("fills in sizes and offsets and sorts the variables by offset", () => {
     const btf = parseBtf(bytes.slice());
     expect(datasec(btf, data).size).toBe(0); // decoded before the fixup: reread afterwards
-    const ids = fixupDatasecs(btf, facts);
-    expect([...ids]).toEqual([[".data", data], [".kconfig", kconfig], [".rodata", sized]]);
+    asked.length = 0;
+    const described = fixupDatasecs(btf, facts);
+    // .kconfig is the loader's, not an ELF section: the facts are not asked about it.
+    expect(asked).toEqual([".data", ".rodata"]);
+    expect([...described]).toEqual([[3, data], [5, sized]]);
     const fixed = datasec(btf, data);
     expect(fixed.size).toBe(20);
     // The static variable keeps the compiler's offset whatever a symbol of its name says.
@@ -55,7 +64,7 @@ describe("fixupDatasecs", () => {
       { type: first, offset: 8, size: 4 },
       { type: local, offset: 16, size: 4 },
     ]);
-    // A size the compiler wrote stays; .kconfig is the loader's, not an ELF section.
+    // A size the compiler wrote stays.
     expect(datasec(btf, sized).size).toBe(24);
     expect(datasec(btf, kconfig).vars).toEqual([{ type: outside, offset: 0, size: 4 }]);
   });
@@ -81,7 +90,9 @@ describe("fixupDatasecs", () => {
 
   it("leaves a DATASEC without a matching ELF section at size 0 and its offsets as written", () => {
     const btf = parseBtf(bytes.slice());
-    fixupDatasecs(btf, { sectionSize: () => undefined, symbolOffset: () => undefined });
+    const symbolOffset = vi.fn(() => 0);
+    fixupDatasecs(btf, { sectionIndex: () => -1, sectionSize: () => 20, symbolOffset });
     expect(datasec(btf, data)).toMatchObject({ size: 0, vars: [{ offset: 0 }, { offset: 0 }, { offset: 16 }] });
+    expect(symbolOffset).not.toHaveBeenCalled();
   });
 });

@@ -234,7 +234,7 @@ describe("ElfSection as data", () => {
 });
 
 describe("SymbolTable names compared in place", () => {
-  it("nameEquals and nameEqualsBytes agree with the decoded name of every symbol of every object", () => {
+  it("nameEquals and nameEqualsBytes agree with the decoded name of every symbol and section of every object", () => {
     const encoder = new TextEncoder();
     let compared = 0;
     for (const object of OBJECTS) {
@@ -251,6 +251,13 @@ describe("SymbolTable names compared in place", () => {
         if (name.length > 0) expect(table.nameEqualsBytes(index, new Uint8Array([...encoder.encode(name.slice(0, -1)), 0]), 0)).toBe(false);
         expect(table.nameEqualsBytes(index, other, 0)).toBe(name === "x");
         compared++;
+      }
+      // Section names the same way, before and after the name is decoded.
+      for (const section of parseElf(objectBytes(object.path)).sections) {
+        const other = new Uint8Array([...encoder.encode("x\0"), ...encoder.encode(section.name), 0]);
+        expect(section.nameEqualsBytes(other, 2), section.name).toBe(true);
+        expect(section.nameEqualsBytes(other, 0)).toBe(section.name === "x");
+        expect(section.nameEqualsBytes(new Uint8Array([...encoder.encode(`${section.name}.`), 0]), 0)).toBe(false);
       }
     }
     expect(compared).toBeGreaterThan(1000);
