@@ -167,41 +167,45 @@ function classify(
   const opcode = view.getUint8(at);
   const isLoad = opcode === BPF_LD_IMM64;
   const isCall = opcode === BPF_CALL_OPCODE;
-  const fail = (message: string) => new RelocationError(message, { program: fn.name, instruction: insn, symbol: symbol.name });
   if (!isLoad && !isCall) {
-    throw fail(`relocation on an instruction with opcode 0x${opcode.toString(16)}; only ld_imm64 and call can be relocated`);
+    throw relocationFailure(fn, insn, symbol, `relocation on an instruction with opcode 0x${opcode.toString(16)}; only ld_imm64 and call can be relocated`);
   }
   // REL relocations keep their addend in the instruction's immediate (in bytes for ld_imm64).
   const imm = view.getInt32(at + 4, ctx.elf.littleEndian);
 
   if (symbol.sectionIndex === SHN_UNDEF) {
-    if (symbol.name === "") throw fail("relocation against an unnamed undefined symbol");
+    if (symbol.name === "") throw relocationFailure(fn, insn, symbol, "relocation against an unnamed undefined symbol");
     const extern = { kind: "extern", insn, symbol: symbol.name, call: isCall } as const;
     return symbol.binding === SymbolBinding.WEAK ? { ...extern, weak: true } : extern;
   }
   const section = ctx.elf.sections[symbol.sectionIndex];
-  if (section === undefined) throw fail(`symbol is defined in section ${symbol.sectionIndex}, which does not exist`);
+  if (section === undefined) throw relocationFailure(fn, insn, symbol, `symbol is defined in section ${symbol.sectionIndex}, which does not exist`);
 
   if (ctx.mapSections.has(section.index)) {
-    if (!isLoad) throw fail(`a call cannot target map section ${section.name}`);
+    if (!isLoad) throw relocationFailure(fn, insn, symbol, `a call cannot target map section ${section.name}`);
     const map = symbol.type === SymbolType.SECTION ? mapSymbolAt(ctx, section, symbol.value + imm) : symbol;
-    if (map === undefined) throw fail(`no map is defined at offset ${symbol.value + imm} of ${section.name}`);
+    if (map === undefined) throw relocationFailure(fn, insn, symbol, `no map is defined at offset ${symbol.value + imm} of ${section.name}`);
     return { kind: "map", insn, map: map.name };
   }
   if (isExecutable(section)) {
     // Calls: target slot = symbol slot + imm + 1. ld_imm64 of a function: imm is a byte offset.
     const targetOffset = isCall ? symbol.value + (imm + 1) * INSN_SIZE : symbol.value + imm;
     const target = functionAt(ctx, section, targetOffset);
-    if (target === undefined) throw fail(`no function starts at byte ${targetOffset} of ${section.name}`);
+    if (target === undefined) throw relocationFailure(fn, insn, symbol, `no function starts at byte ${targetOffset} of ${section.name}`);
     return { kind: isCall ? "call" : "function", insn, target: target.name };
   }
   if (ctx.dataSections.has(section.index)) {
-    if (!isLoad) throw fail(`a call cannot target data section ${section.name}`);
+    if (!isLoad) throw relocationFailure(fn, insn, symbol, `a call cannot target data section ${section.name}`);
     const offset = symbol.value + imm;
-    if (offset < 0 || offset > section.size) throw fail(`offset ${offset} is outside ${section.name} (${section.size} bytes)`);
+    if (offset < 0 || offset > section.size) throw relocationFailure(fn, insn, symbol, `offset ${offset} is outside ${section.name} (${section.size} bytes)`);
     return { kind: "data", insn, section: section.name, offset, symbol: symbol.type === SymbolType.SECTION ? "" : symbol.name };
   }
-  throw fail(`symbol lives in section ${section.name}, which is neither code, maps nor global data`);
+  throw relocationFailure(fn, insn, symbol, `symbol lives in section ${section.name}, which is neither code, maps nor global data`);
+}
+
+/** The error for a relocation of `fn`'s instruction `insn` against `symbol` (a function, not a closure made per relocation). */
+function relocationFailure(fn: FunctionExtent, insn: number, symbol: ElfSymbol, message: string): RelocationError {
+  return new RelocationError(message, { program: fn.name, instruction: insn, symbol: symbol.name });
 }
 
 function srcRegister(regs: number, littleEndian: boolean): number {

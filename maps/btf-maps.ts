@@ -59,7 +59,9 @@ function readMapDefinition(btf: Btf, name: string, typeId: number, section: stri
 
 /** One member of a definition: `attribute` is its name, `type` its type id. */
 function readAttribute(btf: Btf, spec: MapSpec, attribute: string, type: number): void {
+  // The usual attributes first: a switch on strings compares them in order.
   switch (attribute) {
+    case "type": spec.type = integerValue(btf, spec.name, attribute, type); return;
     case "key": {
       spec.keyTypeId = pointee(btf, spec.name, attribute, type);
       spec.keySize = checkSize(spec, "key", spec.keySize, btf.sizeof(spec.keyTypeId));
@@ -70,14 +72,10 @@ function readAttribute(btf: Btf, spec: MapSpec, attribute: string, type: number)
       spec.valueSize = checkSize(spec, "value", spec.valueSize, btf.sizeof(spec.valueTypeId));
       return;
     }
-    case "values": spec.innerMap = readInnerMap(btf, spec, type); return;
-    case "type": spec.type = integerValue(btf, spec.name, attribute, type); return;
     case "max_entries": spec.maxEntries = integerValue(btf, spec.name, attribute, type); return;
     case "map_flags": spec.flags = integerValue(btf, spec.name, attribute, type); return;
-    case "numa_node": spec.numaNode = integerValue(btf, spec.name, attribute, type); return;
     case "key_size": spec.keySize = checkSize(spec, "key", spec.keySize, integerValue(btf, spec.name, attribute, type)); return;
     case "value_size": spec.valueSize = checkSize(spec, "value", spec.valueSize, integerValue(btf, spec.name, attribute, type)); return;
-    case "map_extra": spec.mapExtra = BigInt(integerValue(btf, spec.name, attribute, type)); return;
     case "pinning": {
       const value = integerValue(btf, spec.name, attribute, type);
       const mode = LIBBPF_PINNING[value];
@@ -85,6 +83,9 @@ function readAttribute(btf: Btf, spec: MapSpec, attribute: string, type: number)
       spec.pinning = mode;
       return;
     }
+    case "values": spec.innerMap = readInnerMap(btf, spec, type); return;
+    case "numa_node": spec.numaNode = integerValue(btf, spec.name, attribute, type); return;
+    case "map_extra": spec.mapExtra = BigInt(integerValue(btf, spec.name, attribute, type)); return;
     default:
       throw new SpecError(`unknown map attribute "${attribute}" (known: ${KNOWN_ATTRIBUTES.join(", ")})`, { part: spec.name });
   }
