@@ -72,7 +72,7 @@ export function readSectionHeaders(
   }
   const le = littleEndian;
   const sections: Section[] = new Array(count);
-  const nameOffsets: number[] = new Array(count);
+  let largestNameOffset = 0;
   // Filled in once the name table is known (it is one of these sections).
   const source: NameSource = { table: undefined };
   for (let index = 0; index < count; index++) {
@@ -86,7 +86,8 @@ export function readSectionHeaders(
         offset: at,
       });
     }
-    nameOffsets[index] = view.getUint32(at, le);
+    const nameOffset = view.getUint32(at, le);
+    if (nameOffset > largestNameOffset) largestNameOffset = nameOffset;
     sections[index] = new Section(
       bytes,
       index,
@@ -101,7 +102,7 @@ export function readSectionHeaders(
       u64AsNumber(view, at + 56, le, "section # entry size", index),
       hasBytes,
       source,
-      nameOffsets[index],
+      nameOffset,
     );
   }
   if (namesIndex === 0) return { sections, names: undefined };
@@ -113,11 +114,10 @@ export function readSectionHeaders(
   // Names are decoded when first read (a parse reads those of the sections it uses, not of
   // every relocation or DWARF section), but every offset is checked now, and so is the NUL
   // that ends the table, without which the last name would have no end.
-  let largestNameOffset = 0;
-  for (let index = 0; index < count; index++) if (nameOffsets[index] > largestNameOffset) largestNameOffset = nameOffsets[index];
   names.checkOffset(largestNameOffset);
-  if (!names.endsWithNul) for (let index = 0; index < count; index++) names.get(nameOffsets[index]);
   source.table = names;
+  // Without the final NUL some name has no end: reading every name finds which, and says so.
+  if (!names.endsWithNul) for (const section of sections) void section.name;
   return { sections, names };
 }
 

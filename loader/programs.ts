@@ -136,11 +136,11 @@ export function findFunctions(elf: ElfFile): Map<number, FunctionExtent[]> {
   // jump labels (LBB0_3, .Ltmp1) that share that type. (Only such sections pay for telling
   // labels apart: modern code sections hold dozens of them.)
   const symbolsBySection = functionSymbols(elf, undefined);
-  const untyped = new Set<number>();
+  let untyped: Set<number> | undefined;
   for (const section of elf.sections) {
-    if (isExecutable(section) && section.size > 0 && !symbolsBySection.has(section.index)) untyped.add(section.index);
+    if (isExecutable(section) && section.size > 0 && !symbolsBySection.has(section.index)) (untyped ??= new Set()).add(section.index);
   }
-  if (untyped.size > 0) for (const [index, symbols] of functionSymbols(elf, untyped)) symbolsBySection.set(index, symbols);
+  if (untyped !== undefined) for (const [index, symbols] of functionSymbols(elf, untyped)) symbolsBySection.set(index, symbols);
   for (const [index, symbols] of symbolsBySection) {
     const section = elf.sections[index];
     if (!isSortedByValue(symbols)) symbols.sort((a, b) => a.value - b.value);
