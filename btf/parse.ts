@@ -220,7 +220,7 @@ export class Btf {
     for (; depth < 32; depth++) {
       if (id === 0) return 0;
       // A type of the base BTF: the base follows the rest of the chain.
-      if (id < this.firstTypeId) return this.base!.resolveIdFrom(id, start, depth);
+      if (id > 0 && id < this.firstTypeId) return this.base!.resolveIdFrom(id, start, depth);
       const at = this.offsets[this.ownIndex(id)];
       const kind = (view.getUint32(at + 4, this.littleEndian) >>> 24) & 0x1f;
       if (!isModifierKind(kind)) return id;

@@ -100,6 +100,8 @@ describe("Btf fields read in place", () => {
       expect(() => read.call(btf, 0)).toThrow(/no type with id 0/);
     }
     expect(btf.resolveId(0)).toBe(0);
+    expect(() => btf.resolveId(-1)).toThrow(/no type with id -1/);
+    expect(() => btf.resolve(1.5)).toThrow(/no type with id 1.5/);
     expect(() => btf.resolveId(chain)).toThrow(/longer than 32/);
   });
 
