@@ -118,10 +118,10 @@ const NOT_ALLOCATED = -1;
 /**
  * Where the record of type `id` is in the type section when it is a VAR with
  * BTF_VAR_GLOBAL_ALLOCATED linkage (struct btf_var follows its 12-byte header); else NOT_ALLOCATED.
- * kindOf refuses an id that is not one of this BTF's types.
+ * kindOf refuses an id that is not one of this BTF's types (and the BTF is not split: all are its own).
  */
 function allocatedGlobal(btf: Btf, id: number): number {
-  if (btf.kindOf(id) !== BtfKind.VAR || id < btf.firstTypeId) return NOT_ALLOCATED;
+  if (btf.kindOf(id) !== BtfKind.VAR) return NOT_ALLOCATED;
   const record = btf.offsets[id - btf.firstTypeId + 1];
   return btf.records.getUint32(record + 12, btf.littleEndian) === BTF_VAR_GLOBAL_ALLOCATED ? record : NOT_ALLOCATED;
 }

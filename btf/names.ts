@@ -152,14 +152,16 @@ export class NameLookup {
 }
 
 /**
- * The name's UTF-8 bytes and a NUL, written into a buffer every scan reuses (scans run one
- * at a time, a base's before its split BTF's): TextEncoder.encode makes an ArrayBuffer per
- * call, 300 ns, as long as a whole scan of an object's BTF.
+ * The name's UTF-8 bytes and a NUL. Usual names are written into one buffer that every scan
+ * reuses, which is safe because a scan encodes once and nothing it calls looks a name up, and
+ * the bytes are not kept past the scan. (TextEncoder.encode makes an ArrayBuffer per call:
+ * 300 ns, as long as a whole scan of an object's BTF.) A name too long for the buffer gets
+ * its own array, so that the buffer never grows.
  */
-let encodedName = new Uint8Array(256);
+const encodedName = new Uint8Array(256);
 function encodeName(name: string): Uint8Array {
   // UTF-8 needs at most 3 bytes per UTF-16 unit (a surrogate pair: 4 bytes for 2 units).
-  if (encodedName.length < name.length * 3 + 1) encodedName = new Uint8Array(name.length * 3 + 1);
+  if (name.length * 3 + 1 > encodedName.length) return utf8.encode(`${name}\0`);
   const { written } = utf8.encodeInto(name, encodedName);
   encodedName[written] = 0;
   return encodedName.subarray(0, written + 1);

@@ -130,7 +130,7 @@ export class Btf {
 
   /** The type with this id, decoded once and cached. */
   type(id: number): BtfType {
-    if (id > 0 && id < this.firstTypeId) return this.base!.type(id);
+    if (this.inBase(id)) return this.base!.type(id);
     if (id !== 0) this.ownIndex(id);
     let type = this.decoded[id];
     if (type === undefined) {
@@ -158,15 +158,20 @@ export class Btf {
   /** Kind number of a type without decoding it (0 for void). */
   kindOf(id: number): number {
     if (id === 0) return 0;
-    if (id > 0 && id < this.firstTypeId) return this.base!.kindOf(id);
+    if (this.inBase(id)) return this.base!.kindOf(id);
     return (this.records.getUint32(this.offsets[this.ownIndex(id)] + 4, this.littleEndian) >>> 24) & 0x1f;
   }
 
   /** name_off of a type without decoding it (0 for void and anonymous types). */
   nameOffsetOf(id: number): number {
     if (id === 0) return 0;
-    if (id > 0 && id < this.firstTypeId) return this.base!.nameOffsetOf(id);
+    if (this.inBase(id)) return this.base!.nameOffsetOf(id);
     return this.nameOffsets[this.ownIndex(id)];
+  }
+
+  /** Whether `id` is one of the base BTF's types (so the base answers for it). */
+  private inBase(id: number): boolean {
+    return this.base !== undefined && id > 0 && id < this.firstTypeId;
   }
 
   /** Where an own type's entries are in `offsets` and `nameOffsets`; a BtfError for any other id. */
@@ -220,7 +225,7 @@ export class Btf {
     for (; depth < 32; depth++) {
       if (id === 0) return 0;
       // A type of the base BTF: the base follows the rest of the chain.
-      if (id > 0 && id < this.firstTypeId) return this.base!.resolveIdFrom(id, start, depth);
+      if (this.inBase(id)) return this.base!.resolveIdFrom(id, start, depth);
       const at = this.offsets[this.ownIndex(id)];
       const kind = (view.getUint32(at + 4, this.littleEndian) >>> 24) & 0x1f;
       if (!isModifierKind(kind)) return id;
@@ -238,44 +243,62 @@ export class Btf {
 
   /** vlen, the low 16 bits of info: members, parameters, enumerators or variables. */
   vlenOf(id: number): number {
-    if (id > 0 && id < this.firstTypeId) return this.base!.vlenOf(id);
+    if (this.inBase(id)) return this.base!.vlenOf(id);
     return this.records.getUint32(this.offsets[this.ownIndex(id)] + 4, this.littleEndian) & 0xffff;
   }
 
   /**
    * The type a PTR, TYPEDEF, qualifier, VAR, FUNC or DECL_TAG record refers to (the word
-   * that is a size for other kinds): check kindOf first.
+   * that is a size for other kinds, which this refuses).
    */
   referencedIdOf(id: number): number {
-    if (id > 0 && id < this.firstTypeId) return this.base!.referencedIdOf(id);
-    return this.records.getUint32(this.offsets[this.ownIndex(id)] + 8, this.littleEndian);
+    if (this.inBase(id)) return this.base!.referencedIdOf(id);
+    const at = this.recordOfKind(id, REFERRING_KINDS, "a type that refers to another");
+    return this.referredId(id, this.records.getUint32(at + 8, this.littleEndian));
   }
 
-  /** nelems of an ARRAY record. */
+  /** nelems of an ARRAY record (whose element and index types must exist, as decoding checks). */
   arrayLengthOf(id: number): number {
-    if (id > 0 && id < this.firstTypeId) return this.base!.arrayLengthOf(id);
-    return this.records.getUint32(this.offsets[this.ownIndex(id)] + 20, this.littleEndian);
+    if (this.inBase(id)) return this.base!.arrayLengthOf(id);
+    const at = this.recordOfKind(id, ARRAY_KIND, "an array");
+    this.referredId(id, this.records.getUint32(at + 12, this.littleEndian));
+    this.referredId(id, this.records.getUint32(at + 16, this.littleEndian));
+    return this.records.getUint32(at + 20, this.littleEndian);
   }
 
   /** name_off of member `index` of a STRUCT or UNION record (index below vlenOf). */
   memberNameOffsetOf(id: number, index: number): number {
-    if (id > 0 && id < this.firstTypeId) return this.base!.memberNameOffsetOf(id, index);
+    if (this.inBase(id)) return this.base!.memberNameOffsetOf(id, index);
     return this.records.getUint32(this.memberAt(id, index), this.littleEndian);
   }
 
   /** The type of member `index` of a STRUCT or UNION record (index below vlenOf). */
   memberTypeOf(id: number, index: number): number {
-    if (id > 0 && id < this.firstTypeId) return this.base!.memberTypeOf(id, index);
-    return this.records.getUint32(this.memberAt(id, index) + 4, this.littleEndian);
+    if (this.inBase(id)) return this.base!.memberTypeOf(id, index);
+    return this.referredId(id, this.records.getUint32(this.memberAt(id, index) + 4, this.littleEndian));
   }
 
-  /** Where member `index` of an own record is; the index pass bounded the record by its vlen. */
+  /** Where member `index` of an own STRUCT or UNION record is; the index pass bounded the record by its vlen. */
   private memberAt(id: number, index: number): number {
-    const at = this.offsets[this.ownIndex(id)];
-    if (!(index >= 0 && index < (this.records.getUint32(at + 4, this.littleEndian) & 0xffff))) {
+    const at = this.recordOfKind(id, COMPOSITE_KINDS, "a struct or union");
+    if (!(Number.isInteger(index) && index >= 0 && index < (this.records.getUint32(at + 4, this.littleEndian) & 0xffff))) {
       throw new BtfError(`type ${id} has no member ${index}`, { typeId: id });
     }
     return at + 12 + index * 12;
+  }
+
+  /** Where an own record is, after checking that its kind is one of `kinds` (a bit per kind). */
+  private recordOfKind(id: number, kinds: number, expected: string): number {
+    const at = this.offsets[this.ownIndex(id)];
+    const kind = (this.records.getUint32(at + 4, this.littleEndian) >>> 24) & 0x1f;
+    if ((kinds & (1 << kind)) === 0) throw new BtfError(`is a ${KIND_NAMES[kind].toLowerCase()}, not ${expected}`, { typeId: id });
+    return at;
+  }
+
+  /** A type id read from record `id`, checked to name a type, as decoding checks every id it reads. */
+  private referredId(id: number, referred: number): number {
+    if (referred >= this.typeCount) throw new BtfError(`refers to type ${referred}, but the last type is ${this.typeCount - 1}`, { typeId: id });
+    return referred;
   }
 
   /**
@@ -289,7 +312,7 @@ export class Btf {
     let hops = 0;
     let levels = 0;
     for (;;) {
-      if (id > 0 && id < this.firstTypeId) return elements * this.base!.sizeof(id);
+      if (this.inBase(id)) return elements * this.base!.sizeof(id);
       if (id === 0) throw new BtfError("a void has no size", { typeId: 0 });
       const at = this.offsets[this.ownIndex(id)];
       const view = this.records;
@@ -347,6 +370,13 @@ export function parseBtf(bytes: Uint8Array, options: BtfOptions = {}): Btf {
 }
 
 /** Kinds resolve() looks through: typedefs and qualifiers (and type tags). */
+/** Kind sets for the in-place readers, a bit per kind number. */
+const COMPOSITE_KINDS = (1 << BtfKind.STRUCT) | (1 << BtfKind.UNION);
+const ARRAY_KIND = 1 << BtfKind.ARRAY;
+const REFERRING_KINDS =
+  (1 << BtfKind.PTR) | (1 << BtfKind.TYPEDEF) | (1 << BtfKind.VOLATILE) | (1 << BtfKind.CONST) | (1 << BtfKind.RESTRICT) |
+  (1 << BtfKind.FUNC) | (1 << BtfKind.VAR) | (1 << BtfKind.DECL_TAG) | (1 << BtfKind.TYPE_TAG);
+
 function isModifierKind(kind: number): boolean {
   return (
     kind === BtfKind.TYPEDEF || kind === BtfKind.VOLATILE || kind === BtfKind.CONST || kind === BtfKind.RESTRICT || kind === BtfKind.TYPE_TAG

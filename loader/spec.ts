@@ -307,8 +307,12 @@ class VariableSymbols {
       }
       return undefined;
     }
+    // The map is keyed by decoded names; the bytes decide, as in the scan (two different
+    // invalid UTF-8 names decode to the same string).
     const name = decodeAscii(strings, nameStart, strings.indexOf(0, nameStart));
-    for (const index of this.#nameMap(candidates).get(name) ?? []) if (table.sectionIndex(index) === sectionIndex) return table.value(index);
+    for (const index of this.#nameMap(candidates).get(name) ?? []) {
+      if (table.sectionIndex(index) === sectionIndex && table.nameEqualsBytes(index, strings, nameStart)) return table.value(index);
+    }
     return undefined;
   }
 

@@ -1,10 +1,11 @@
 // BTF-defined map definitions (maps/btf-maps.ts) on BTF built by hand: every attribute form,
 // typedefs and qualifiers on the way, and the message for each malformed definition.
 import { describe, expect, it } from "vitest";
-import { SpecError } from "../common/errors.js";
+import { BtfError, SpecError } from "../common/errors.js";
 import { MapType } from "../common/uapi.js";
 import { BtfBuilder } from "../btf/builder.js";
 import { parseBtf, type Btf } from "../btf/parse.js";
+import { BtfKind } from "../btf/kinds.js";
 import { readBtfMaps } from "../maps/btf-maps.js";
 
 /** One map named `name` whose definition struct has `members` (each built by `member(b)`). */
@@ -16,6 +17,11 @@ function mapBtf(members: (b: BtfBuilder, int: number) => { name: string; type: n
   const variable = b.addVar("stats", struct);
   b.addDatasec(".maps", list.length * 8, [{ type: variable, offset: 0, size: list.length * 8 }]);
   return parseBtf(b.build());
+}
+
+/** Overwrites the little-endian word at `byte` of type `id`'s record. */
+function patchWord(btf: Btf, id: number, byte: number, value: number): void {
+  new DataView(btf.bytes.buffer, btf.bytes.byteOffset).setUint32(btf.recordOffset(id) + byte, value, true);
 }
 
 /** `__uint(name, value)`: int (*name)[value]. */
@@ -64,6 +70,41 @@ describe("BTF map definitions", () => {
     expect(message((b, int) => [{ name: "key", type: b.addPtr(b.addInt("unsigned int", 4)) }, uint(b, int, "key_size", 8)])).toMatch(
       /key size is declared twice with different values \(4 and 8\)/,
     );
+  });
+
+  it("refuses a definition that names a type the BTF does not have, naming the record that does", () => {
+    // Built valid (the builder checks ids), then one type id in a record is overwritten.
+    const refusal = (members: (b: BtfBuilder, int: number) => { name: string; type: number }[], patch: (btf: Btf) => void) => {
+      const btf = mapBtf(members);
+      patch(btf);
+      try {
+        readBtfMaps(btf);
+      } catch (error) {
+        expect(error).toBeInstanceOf(BtfError);
+        return (error as Error).message;
+      }
+      throw new Error("no error");
+    };
+    let array = 0;
+    let pointer = 0;
+    // __uint(type, 2) whose array's element type does not exist (the map needs only nelems).
+    const arrayOfNothing = refusal((b, int) => [{ name: "type", type: b.addPtr((array = b.addArray(int, int, 2))) }], (btf) => patchWord(btf, array, 12, 999));
+    expect(arrayOfNothing).toBe(`BTF: type [${array}]: refers to type 999, but the last type is 6`);
+    // A pointer to a type that does not exist.
+    const toNothing = refusal((b, int) => [{ name: "value", type: (pointer = b.addPtr(int)) }], (btf) => patchWord(btf, pointer, 8, 999));
+    expect(toNothing).toMatch(new RegExp(`^BTF: type \\[${pointer}\\]: refers to type 999`));
+    // A member whose type does not exist: the definition struct is the record at fault.
+    let struct = 0;
+    const memberOfNothing = refusal(
+      (b, int) => [{ name: "key", type: b.addPtr(int) }],
+      (btf) => {
+        // mapBtf adds the struct, its VAR, then the DATASEC; member 0's type is at byte 12 + 4.
+        struct = btf.typeByName(".maps", "datasec")!.id - 2;
+        expect(btf.kindOf(struct)).toBe(BtfKind.STRUCT);
+        patchWord(btf, struct, 16, 999);
+      },
+    );
+    expect(memberOfNothing).toMatch(new RegExp(`^BTF: type \\[${struct}\\]: refers to type 999`));
   });
 
   it("refuses a map variable whose type is not a struct", () => {

@@ -14,6 +14,7 @@ import { BtfError } from "../common/errors.js";
 import { parseElf } from "../elf/index.js";
 import { KIND_NAMES } from "../btf/kinds.js";
 import { parseBtf, type Btf } from "../btf/parse.js";
+import { BtfBuilder } from "../btf/builder.js";
 import type { BtfType } from "../btf/types.js";
 import { allObjects, bpftoolBtf, ciliumObject, type BpftoolType } from "./helpers/objects.js";
 import { progPath } from "./helpers/progs.js";
@@ -270,6 +271,27 @@ describe.each(OBJECTS.map((o) => [o.label, o.path] as const))("BTF of %s", (_lab
     const truth = bruteForceNames(btf);
     for (const name of [...truth.keys(), "", "no_such_type", "int_", "_int"]) expectLookups(btf, truth, name);
     expect([...btf.allNames()].sort()).toEqual([...truth].sort());
+  });
+});
+
+describe("names looked up by their bytes", () => {
+  it("finds short and long names, ASCII or not, in any order of lookups", () => {
+    // Short names are encoded into one reused buffer, names past its size (85 UTF-16 units)
+    // into their own array; a long name looked up first must not disturb a short one after.
+    const long = "x".repeat(300);
+    const names = [long, "x".repeat(85), "x".repeat(86), "x", "caf\u00e9", "\u{1F600}_emoji", "x".repeat(84)];
+    const b = new BtfBuilder();
+    const ids = names.map((name) => b.addInt(name, 4));
+    const btf = parseBtf(b.build());
+    for (const order of [names, [...names].reverse()]) {
+      for (const name of order) expect(btf.idsByName(name), name.slice(0, 10)).toEqual([ids[names.indexOf(name)]]);
+    }
+    // A prefix of a name is not the name; a fresh Btf takes the scan path again, not the cache.
+    const fresh = parseBtf(b.build());
+    expect(fresh.typeByName(long)?.id).toBe(ids[0]);
+    expect(fresh.typeByName("xx")).toBeUndefined();
+    expect(fresh.typeByName("caf")).toBeUndefined();
+    expect(fresh.typeByName("x")?.id).toBe(ids[3]);
   });
 });
 
