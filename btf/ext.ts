@@ -149,22 +149,27 @@ export function parseBtfExt(bytes: Uint8Array): BtfExt {
   return {
     littleEndian,
     flags: file.u8(3),
-    funcInfo: readBlock(block("func_info", 8), FUNC_INFO_SIZE, (r, at) => ({ insnOffset: r.u32(at), typeId: r.u32(at + 4) })),
-    lineInfo: readBlock(block("line_info", 16), LINE_INFO_SIZE, (r, at) => {
-      const lineCol = r.u32(at + 12);
-      return { insnOffset: r.u32(at), fileNameOffset: r.u32(at + 4), lineOffset: r.u32(at + 8), line: lineCol >>> 10, column: lineCol & 0x3ff };
-    }),
-    coreRelos:
-      headerLength >= HEADER_WITH_CORE
-        ? readBlock(block("core_relo", 24), CORE_RELO_SIZE, (r, at) => ({
-            insnOffset: r.u32(at),
-            typeId: r.u32(at + 4),
-            accessStringOffset: r.u32(at + 8),
-            kind: r.u32(at + 12),
-          }))
-        : { recordSize: 0, sections: [] },
+    funcInfo: readBlock(block("func_info", 8), FUNC_INFO_SIZE, readFuncInfo),
+    lineInfo: readBlock(block("line_info", 16), LINE_INFO_SIZE, readLineInfo),
+    coreRelos: headerLength >= HEADER_WITH_CORE ? readBlock(block("core_relo", 24), CORE_RELO_SIZE, readCoreRelo) : { recordSize: 0, sections: [] },
   };
 }
+
+// The record readers: struct bpf_func_info, bpf_line_info and bpf_core_relo at `at`.
+const readFuncInfo = (r: ByteReader, at: number): FuncInfoRecord => ({ insnOffset: r.u32(at), typeId: r.u32(at + 4) });
+
+const readLineInfo = (r: ByteReader, at: number): LineInfoRecord => {
+  // line_col: the line number in the high 22 bits, the column in the low 10.
+  const lineCol = r.u32(at + 12);
+  return { insnOffset: r.u32(at), fileNameOffset: r.u32(at + 4), lineOffset: r.u32(at + 8), line: lineCol >>> 10, column: lineCol & 0x3ff };
+};
+
+const readCoreRelo = (r: ByteReader, at: number): CoreReloRecord => ({
+  insnOffset: r.u32(at),
+  typeId: r.u32(at + 4),
+  accessStringOffset: r.u32(at + 8),
+  kind: r.u32(at + 12),
+});
 
 /** One block: rec_size, then btf_ext_info_sec entries until the block's bytes are used up. */
 function readBlock<R extends { insnOffset: number }>(
