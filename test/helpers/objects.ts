@@ -17,6 +17,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { PROGS_BUILD_DIR, REPO_ROOT, fixtureNames, progPath } from "./progs.js";
+import { parseBtf, type Btf } from "../../btf/parse.js";
+import { parseElf } from "../../elf/index.js";
 
 export type ObjectOrigin = "xdp-tools" | "cilium" | "fixture";
 
@@ -82,6 +84,16 @@ export function fixtureObjects(): TestObject[] {
 /** Every object the parser suites check, Debian's first. */
 export function allObjects(): TestObject[] {
   return [...xdpToolsObjects(), ...ciliumObjects(), ...fixtureObjects()];
+}
+
+/** The .BTF section of every test object that has one, freshly parsed, with the object's label. */
+export function allObjectBtfs(): { label: string; btf: Btf }[] {
+  const found: { label: string; btf: Btf }[] = [];
+  for (const object of allObjects()) {
+    const section = parseElf(readFileSync(object.path)).section(".BTF");
+    if (section !== undefined) found.push({ label: object.label, btf: parseBtf(section.data) });
+  }
+  return found;
 }
 
 /** Absolute build directory of the fixtures (for messages). */
