@@ -239,15 +239,6 @@ export class StringTable {
     return this.ascii === undefined ? decodeAscii(this.bytes, offset, end) : this.ascii.slice(offset, end);
   }
 
-  /** Whether the string at `offset` is `text`, compared in place (no string is made). */
-  equals(offset: number, text: string): boolean {
-    if (this.ascii !== undefined) {
-      // Byte offsets are string indexes; a NUL must follow the match for the string to end there.
-      return this.ascii.startsWith(text, offset) && this.ascii.charCodeAt(offset + text.length) === 0;
-    }
-    return this.get(offset) === text;
-  }
-
   /**
    * Whether the string at `offset` has the bytes of the NUL-terminated string at `start` in
    * `other` (another string table, such as BTF's), compared in place. A string that runs off

@@ -96,11 +96,6 @@ export class SymbolTable {
     return this.names.get(this.view.getUint32(index * SYMBOL_SIZE, this.littleEndian));
   }
 
-  /** Whether symbol `index` is named `name`, compared in the string table (no string is made). */
-  nameEquals(index: number, name: string): boolean {
-    return this.names.equals(this.view.getUint32(index * SYMBOL_SIZE, this.littleEndian), name);
-  }
-
   /** Whether symbol `index`'s name has the bytes of the NUL-terminated string at `start` in `strings`. */
   nameEqualsBytes(index: number, strings: Uint8Array, start: number): boolean {
     return this.names.equalsBytes(this.view.getUint32(index * SYMBOL_SIZE, this.littleEndian), strings, start);
