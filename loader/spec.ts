@@ -30,7 +30,11 @@ export interface DataSectionSpec {
 export interface ObjectSpec {
   /** The object's name (ParseOptions.name, e.g. the file name without ".o"); prefixes global data map names. */
   name: string;
-  /** SHA-1 of the object's bytes, in hex: iproute2 pins PIN_OBJECT_NS maps under it. */
+  /**
+   * SHA-1 of the object's bytes as parseObject was given them, in hex: iproute2 pins
+   * PIN_OBJECT_NS maps under it. Computed on first read (edits made in place to the spec's
+   * views, such as a data section's contents, count as changes to those bytes).
+   */
   readonly sha1: string;
   /** Entry-point programs by name (functions in program sections). */
   programs: Map<string, ProgramSpec>;
@@ -261,12 +265,13 @@ interface ObjectBtf {
 
 /**
  * The object's BTF with DATASEC sizes and variable offsets filled in from the ELF file
- * (btf/fixup.ts), written in place: the section is a view into parseObject's private copy.
+ * (btf/fixup.ts), written in place into a copy of the section of its own: the private copy of
+ * the file keeps the file's bytes, which `sha1` hashes (iproute2 hashes the file as it is on disk).
  * `allocated` are the SHF_ALLOC sections, the only ones that can hold variables; the first
  * of a name is the one a DATASEC of that name describes.
  */
 function objectBtf(elf: ElfFile, section: ElfSection, allocated: readonly ElfSection[]): ObjectBtf {
-  const btf = parseBtf(section.data);
+  const btf = parseBtf(copyBytes(section.data));
   const variables = new VariableSymbols(elf);
   const datasecs = fixupDatasecs(btf, {
     sectionIndex: (strings, nameStart) => allocated.find((candidate) => candidate.nameEqualsBytes(strings, nameStart))?.index ?? -1,

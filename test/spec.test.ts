@@ -10,6 +10,7 @@
 // - legacy maps: the raw u32 fields at each map symbol's offset in the "maps" section;
 // - license: `llvm-readelf -p license`.
 
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { SpecError, isBpfError } from "../common/errors.js";
 import { AttachType, MapType, ProgramType } from "../common/uapi.js";
@@ -642,6 +643,20 @@ describe("fixtures", () => {
     expect([bss.size, bss.readonly, Array.from(bss.contents)]).toEqual([8, false, new Array(8).fill(0)]);
     const refs = spec.programs.get("xdp_globals")!.references.map((r) => (r.kind === "data" ? `${r.section}+${r.offset}:${r.symbol}` : r.kind));
     expect(refs).toEqual([".bss+0:packets", ".data+0:last_len", ".data+8:", ".rodata+0:drop_all"]);
+  });
+
+  it("sha1 is the SHA-1 of the file as given, before and after the BTF fixup writes DATASEC sizes and offsets", () => {
+    // iproute2 pins PIN_OBJECT_NS maps under tc/<sha1 of the object file>; the fixup must not change what is hashed.
+    const objects = allObjects().filter((o) => o.origin === "fixture" || o.path.includes("xdpfilt_alw_all") || o.path.includes("xdp_pass.o"));
+    expect(objects.length).toBeGreaterThan(5);
+    for (const object of objects) {
+      const bytes = objectBytes(object.path);
+      const fileSha1 = createHash("sha1").update(bytes).digest("hex");
+      const before = parseObject(bytes);
+      const after = parseObject(bytes);
+      void after.btf;
+      expect([object.label, before.sha1, after.sha1]).toEqual([object.label, fileSha1, fileSha1]);
+    }
   });
 
   it("no fixture parse throws", () => {
