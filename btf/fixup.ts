@@ -41,8 +41,12 @@ export interface DataSectionFacts {
  * (types, ids and strings untouched, so .BTF.ext offsets stay valid), and returns which
  * DATASEC describes each ELF section: type id by section index. The bytes must be the
  * caller's own: parseObject's private copy of the object, or a copy made for the purpose.
+ *
+ * `overwritten`, when given, receives every word before it is overwritten, as pairs (byte
+ * offset in btf.bytes, previous value): written back in reverse order, they restore the
+ * section as the compiler wrote it (parseObject hashes the file as it was: ObjectSpec.sha1).
  */
-export function fixupDatasecs(btf: Btf, facts: DataSectionFacts): Map<number, number> {
+export function fixupDatasecs(btf: Btf, facts: DataSectionFacts, overwritten?: number[]): Map<number, number> {
   const datasecs = new Map<number, number>();
   const le = btf.littleEndian;
   // Records are found through the index (btf.offsets, relative to the type section).
@@ -52,6 +56,11 @@ export function fixupDatasecs(btf: Btf, facts: DataSectionFacts): Map<number, nu
   if (btf.base !== undefined) throw new BtfError("DATASEC fixup applies to an object's own BTF, not to split BTF");
   // Name offsets were checked against this section when the types were indexed.
   const strings = btf.strings.bytes;
+  // Every write goes through here; `at` is relative to the type records, like btf.offsets.
+  const write = (at: number, value: number): void => {
+    if (overwritten !== undefined) overwritten.push(btf.types.base + at, view.getUint32(at, le));
+    view.setUint32(at, value, le);
+  };
   for (let i = 1; i < offsets.length; i++) {
     const record = offsets[i];
     const info = view.getUint32(record + 4, le);
@@ -65,7 +74,7 @@ export function fixupDatasecs(btf: Btf, facts: DataSectionFacts): Map<number, nu
     const declaredSize = view.getUint32(record + 8, le);
     const size = declaredSize === 0 && section >= 0 ? facts.sectionSize(section) : declaredSize;
     let changed = size !== declaredSize;
-    if (changed) view.setUint32(record + 8, size, le);
+    if (changed) write(record + 8, size);
     let sorted = true;
     let previous = 0;
     for (let v = 0; v < vlen; v++) {
@@ -77,7 +86,7 @@ export function fixupDatasecs(btf: Btf, facts: DataSectionFacts): Map<number, nu
       if (variable !== NOT_ALLOCATED && section >= 0) {
         const placed = facts.symbolOffset(section, strings, view.getUint32(variable, le));
         if (placed !== undefined && placed !== offset) {
-          view.setUint32(entry + 4, placed, le);
+          write(entry + 4, placed);
           offset = placed;
           changed = true;
         }
@@ -85,7 +94,7 @@ export function fixupDatasecs(btf: Btf, facts: DataSectionFacts): Map<number, nu
       if (offset < previous) sorted = false;
       previous = offset;
     }
-    if (!sorted) sortByOffset(view, record + 12, vlen, le);
+    if (!sorted) sortByOffset(view, record + 12, vlen, le, write);
     if (changed || !sorted) btf.reread(btf.firstTypeId + i - 1);
   }
   return datasecs;
@@ -97,8 +106,8 @@ function bytesSpell(bytes: Uint8Array, start: number, text: string): boolean {
   return bytes[start + text.length] === 0;
 }
 
-/** Sorts `count` btf_var_secinfo records at `at` by offset, in place. */
-function sortByOffset(view: DataView, at: number, count: number, le: boolean): void {
+/** Sorts `count` btf_var_secinfo records at `at` by offset, in place, writing through `write`. */
+function sortByOffset(view: DataView, at: number, count: number, le: boolean, write: (at: number, value: number) => void): void {
   const entries = [];
   for (let v = 0; v < count; v++) {
     const entry = at + v * 12;
@@ -107,9 +116,9 @@ function sortByOffset(view: DataView, at: number, count: number, le: boolean): v
   entries.sort((a, b) => a.offset - b.offset);
   for (let v = 0; v < count; v++) {
     const entry = at + v * 12;
-    view.setUint32(entry, entries[v].type, le);
-    view.setUint32(entry + 4, entries[v].offset, le);
-    view.setUint32(entry + 8, entries[v].size, le);
+    write(entry, entries[v].type);
+    write(entry + 4, entries[v].offset);
+    write(entry + 8, entries[v].size);
   }
 }
 

@@ -169,7 +169,6 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Obje
 
   return new ParsedObjectSpec({
     name: options.name ?? "",
-    bytes,
     programs,
     subprograms,
     maps,
@@ -179,6 +178,7 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Obje
     littleEndian: elf.littleEndian,
     btfExt: extSection?.data,
     getBtf,
+    getOriginalFile: () => originalFile(bytes, btf),
   });
 }
 
@@ -199,12 +199,14 @@ class ParsedObjectSpec implements ObjectSpec {
   kernelVersion: number;
   littleEndian: boolean;
   btfExt: Uint8Array | undefined;
-  private readonly bytes: Uint8Array;
   private readonly getBtf: () => Btf | undefined;
+  private readonly getOriginalFile: () => Uint8Array;
   private sha1Hex: string | undefined;
   private variablesByName: Map<string, VariableSpec> | undefined;
 
-  constructor(init: Omit<ParsedObjectSpec, "sha1" | "btf" | "variables"> & { bytes: Uint8Array; getBtf: () => Btf | undefined }) {
+  constructor(
+    init: Omit<ParsedObjectSpec, "sha1" | "btf" | "variables"> & { getBtf: () => Btf | undefined; getOriginalFile: () => Uint8Array },
+  ) {
     this.name = init.name;
     this.programs = init.programs;
     this.subprograms = init.subprograms;
@@ -214,12 +216,12 @@ class ParsedObjectSpec implements ObjectSpec {
     this.kernelVersion = init.kernelVersion;
     this.littleEndian = init.littleEndian;
     this.btfExt = init.btfExt;
-    this.bytes = init.bytes;
     this.getBtf = init.getBtf;
+    this.getOriginalFile = init.getOriginalFile;
   }
 
   get sha1(): string {
-    return (this.sha1Hex ??= createHash("sha1").update(this.bytes).digest("hex"));
+    return (this.sha1Hex ??= createHash("sha1").update(this.getOriginalFile()).digest("hex"));
   }
 
   get btf(): Btf | undefined {
@@ -261,24 +263,45 @@ interface ObjectBtf {
   btf: Btf;
   /** The DATASEC describing each ELF section: type id by section index. */
   datasecs: Map<number, number>;
+  /** Where .BTF starts in the file, and the words the fixup overwrote there (btf/fixup.ts). */
+  sectionOffset: number;
+  overwritten: number[];
 }
 
 /**
  * The object's BTF with DATASEC sizes and variable offsets filled in from the ELF file
- * (btf/fixup.ts), written in place into a copy of the section of its own: the private copy of
- * the file keeps the file's bytes, which `sha1` hashes (iproute2 hashes the file as it is on disk).
+ * (btf/fixup.ts), written in place: the section is a view into parseObject's private copy.
+ * The words the fixup overwrote are kept, so that `sha1` can hash the file as it was given.
  * `allocated` are the SHF_ALLOC sections, the only ones that can hold variables; the first
  * of a name is the one a DATASEC of that name describes.
  */
 function objectBtf(elf: ElfFile, section: ElfSection, allocated: readonly ElfSection[]): ObjectBtf {
-  const btf = parseBtf(copyBytes(section.data));
+  const btf = parseBtf(section.data);
   const variables = new VariableSymbols(elf);
-  const datasecs = fixupDatasecs(btf, {
-    sectionIndex: (strings, nameStart) => allocated.find((candidate) => candidate.nameEqualsBytes(strings, nameStart))?.index ?? -1,
-    sectionSize: (index) => elf.sections[index].size,
-    symbolOffset: (index, strings, nameStart) => variables.offset(index, strings, nameStart),
-  });
-  return { btf, datasecs };
+  const overwritten: number[] = [];
+  const datasecs = fixupDatasecs(
+    btf,
+    {
+      sectionIndex: (strings, nameStart) => allocated.find((candidate) => candidate.nameEqualsBytes(strings, nameStart))?.index ?? -1,
+      sectionSize: (index) => elf.sections[index].size,
+      symbolOffset: (index, strings, nameStart) => variables.offset(index, strings, nameStart),
+    },
+    overwritten,
+  );
+  return { btf, datasecs, sectionOffset: section.offset, overwritten };
+}
+
+/**
+ * The file as parseObject was given it: `bytes` (the private copy) itself, or, once the
+ * DATASEC fixup has written into its .BTF, a copy with the overwritten words put back.
+ */
+function originalFile(bytes: Uint8Array, btf: ObjectBtf | undefined): Uint8Array {
+  if (btf === undefined || btf.overwritten.length === 0) return bytes;
+  const original = bytes.slice();
+  const view = new DataView(original.buffer, original.byteOffset, original.byteLength);
+  const { overwritten, sectionOffset } = btf;
+  for (let i = overwritten.length - 2; i >= 0; i -= 2) view.setUint32(sectionOffset + overwritten[i], overwritten[i + 1], btf.btf.littleEndian);
+  return original;
 }
 
 /** Variable symbols compared by name in place up to this many; past it, a map by name. */

@@ -81,6 +81,23 @@ describe("fixupDatasecs", () => {
     expect(datasec(parseBtf(once), data)).toEqual(datasec(btf, data));
   });
 
+  it("reports every word it overwrites, so that writing them back in reverse restores the compiler's bytes", () => {
+    const own = bytes.slice();
+    const overwritten: number[] = [];
+    fixupDatasecs(parseBtf(own), facts, overwritten);
+    // The .data size, `first`'s offset, then the three sorted records (3 words each).
+    expect(overwritten.length).toBe(2 * (1 + 1 + 9));
+    const view = new DataView(own.buffer, own.byteOffset, own.byteLength);
+    for (let i = overwritten.length - 2; i >= 0; i -= 2) view.setUint32(overwritten[i], overwritten[i + 1], true);
+    expect(own).toEqual(bytes);
+    // Nothing to write, nothing reported.
+    const again: number[] = [];
+    const fixed = bytes.slice();
+    fixupDatasecs(parseBtf(fixed), facts);
+    fixupDatasecs(parseBtf(fixed), facts, again);
+    expect(again).toEqual([]);
+  });
+
   it("refuses split BTF, which has no ELF sections of its own", () => {
     const base = parseBtf(bytes.slice());
     // One own type, an anonymous DATASEC with no variables: name_off, info (kind << 24), size.
