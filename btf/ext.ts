@@ -136,24 +136,33 @@ export function parseBtfExt(bytes: Uint8Array): BtfExt {
   if (headerLength < HEADER_V1 || headerLength > bytes.byteLength) {
     throw new BtfError(`.BTF.ext: header length ${headerLength} is not between ${HEADER_V1} and the section size ${bytes.byteLength}`);
   }
-  const body = file.sub(headerLength, bytes.byteLength - headerLength);
-  const block = (what: string, offsetField: number) => {
-    if (offsetField + 8 > headerLength) return body.sub(0, 0, what); // the header predates this block
+  // The blocks are read through `file` at their place in the section: no reader per block.
+  const bodyLength = bytes.byteLength - headerLength;
+  const block = <R extends { insnOffset: number }>(what: string, offsetField: number, knownSize: number, readRecord: RecordReader<R>) => {
+    if (offsetField + 8 > headerLength) return noRecords<R>(); // the header predates this block
     const offset = file.u32(offsetField);
     const length = file.u32(offsetField + 4);
-    if (offset + length > body.length) {
-      throw new BtfError(`.BTF.ext: ${what} block (offset ${offset}, length ${length}) runs past the end of the section (${body.length} bytes after the header)`);
+    if (offset + length > bodyLength) {
+      throw new BtfError(`.BTF.ext: ${what} block (offset ${offset}, length ${length}) runs past the end of the section (${bodyLength} bytes after the header)`);
     }
-    return body.sub(offset, length, what);
+    return readBlock(file, headerLength + offset, length, what, knownSize, readRecord);
   };
   return {
     littleEndian,
     flags: file.u8(3),
-    funcInfo: readBlock(block("func_info", 8), FUNC_INFO_SIZE, readFuncInfo),
-    lineInfo: readBlock(block("line_info", 16), LINE_INFO_SIZE, readLineInfo),
-    coreRelos: headerLength >= HEADER_WITH_CORE ? readBlock(block("core_relo", 24), CORE_RELO_SIZE, readCoreRelo) : { recordSize: 0, sections: [] },
+    funcInfo: block("func_info", 8, FUNC_INFO_SIZE, readFuncInfo),
+    lineInfo: block("line_info", 16, LINE_INFO_SIZE, readLineInfo),
+    coreRelos: block("core_relo", 24, CORE_RELO_SIZE, readCoreRelo),
   };
 }
+
+/** A block the file does not have. */
+function noRecords<R>(): ExtInfoBlock<R> {
+  return { recordSize: 0, sections: [] };
+}
+
+/** Reads the record at byte `at` of the section. */
+type RecordReader<R> = (r: ByteReader, at: number) => R;
 
 // The record readers: struct bpf_func_info, bpf_line_info and bpf_core_relo at `at`.
 const readFuncInfo = (r: ByteReader, at: number): FuncInfoRecord => ({ insnOffset: r.u32(at), typeId: r.u32(at + 4) });
@@ -171,43 +180,49 @@ const readCoreRelo = (r: ByteReader, at: number): CoreReloRecord => ({
   kind: r.u32(at + 12),
 });
 
-/** One block: rec_size, then btf_ext_info_sec entries until the block's bytes are used up. */
+/**
+ * One block, the `length` bytes at `start` in `file`: rec_size, then btf_ext_info_sec
+ * entries until the block's bytes are used up.
+ */
 function readBlock<R extends { insnOffset: number }>(
-  block: ByteReader,
+  file: ByteReader,
+  start: number,
+  length: number,
+  what: string,
   knownSize: number,
-  readRecord: (r: ByteReader, at: number) => R,
+  readRecord: RecordReader<R>,
 ): ExtInfoBlock<R> {
-  const what = block.region ?? "block";
-  if (block.length === 0) return { recordSize: 0, sections: [] };
-  if (block.length < 4) throw block.fail(`${what} block of ${block.length} bytes has no room for rec_size`, 0);
-  const recordSize = block.u32(0);
+  if (length === 0) return noRecords<R>();
+  if (length < 4) throw file.fail(`${what} block of ${length} bytes has no room for rec_size`, start);
+  const recordSize = file.u32(start);
   // The kernel and libbpf accept bigger records (fields added later) but need 4-byte alignment.
   if (recordSize < knownSize || recordSize % 4 !== 0) {
-    throw block.fail(`${what} rec_size ${recordSize} is ${recordSize < knownSize ? `smaller than a record (${knownSize} bytes)` : "not a multiple of 4"}`, 0);
+    throw file.fail(`${what} rec_size ${recordSize} is ${recordSize < knownSize ? `smaller than a record (${knownSize} bytes)` : "not a multiple of 4"}`, start);
   }
+  const end = start + length;
   const sections: ExtInfoSection<R>[] = [];
-  let at = 4;
-  while (at < block.length) {
-    if (at + 8 > block.length) throw block.fail(`${what} section entry ${sections.length} header (8 bytes) runs past the block`, at);
-    const sectionNameOffset = block.u32(at);
-    const count = block.u32(at + 4);
+  let at = start + 4;
+  while (at < end) {
+    if (at + 8 > end) throw file.fail(`${what} section entry ${sections.length} header (8 bytes) runs past the block`, at);
+    const sectionNameOffset = file.u32(at);
+    const count = file.u32(at + 4);
     at += 8;
-    if (count * recordSize > block.length - at) {
-      throw block.fail(`${what} section entry ${sections.length} claims ${count} records of ${recordSize} bytes, more than the ${block.length - at} bytes left`, at - 4);
+    if (count * recordSize > end - at) {
+      throw file.fail(`${what} section entry ${sections.length} claims ${count} records of ${recordSize} bytes, more than the ${end - at} bytes left`, at - 4);
     }
     // Checked now, decoded into objects only when someone reads the records: a loader reads
     // those of the programs it loads, and line_info alone is often hundreds of records.
     // insn_off (each record's first u32) is a multiple of 8 when its lowest-order byte is: the
     // records were bounds-checked as a whole just above, so this reads that byte directly.
-    const bytes = block.bytes;
-    const lowByte = block.littleEndian ? 0 : 3;
+    const bytes = file.bytes;
+    const lowByte = file.littleEndian ? 0 : 3;
     for (let i = 0, record = at; i < count; i++, record += recordSize) {
       if ((bytes[record + lowByte] & (INSN_SIZE - 1)) !== 0) {
-        const insnOffset = block.u32(record);
-        throw block.fail(`${what} section entry ${sections.length} record ${i}: insn_off ${insnOffset} is not a multiple of ${INSN_SIZE} (a byte offset of an instruction)`, record);
+        const insnOffset = file.u32(record);
+        throw file.fail(`${what} section entry ${sections.length} record ${i}: insn_off ${insnOffset} is not a multiple of ${INSN_SIZE} (a byte offset of an instruction)`, record);
       }
     }
-    sections.push(new RecordsOfSection(sectionNameOffset, block, at, count, recordSize, readRecord));
+    sections.push(new RecordsOfSection(sectionNameOffset, file, at, count, recordSize, readRecord));
     at += count * recordSize;
   }
   return { recordSize, sections };
@@ -219,11 +234,12 @@ class RecordsOfSection<R> implements ExtInfoSection<R> {
 
   constructor(
     readonly sectionNameOffset: number,
+    /** The whole section; the records start at byte `start` of it. */
     private readonly block: ByteReader,
     private readonly start: number,
     private readonly count: number,
     private readonly recordSize: number,
-    private readonly readRecord: (r: ByteReader, at: number) => R,
+    private readonly readRecord: RecordReader<R>,
   ) {}
 
   get records(): readonly R[] {
