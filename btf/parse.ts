@@ -86,11 +86,14 @@ export class Btf {
     if (magicLE === BTF_MAGIC) this.littleEndian = true;
     else if (((bytes[0] << 8) | bytes[1]) === BTF_MAGIC) this.littleEndian = false;
     else throw new BtfError(`bad magic 0x${magicLE.toString(16)}, expected 0xeb9f`);
-    const header = new ByteReader(bytes, this.littleEndian, { region: ".BTF", outOfBounds: btfOutOfBounds });
-    if (header.u8(2) !== 1) throw new BtfError(`unsupported BTF version ${header.u8(2)}`);
-    const headerLength = header.u32(4);
+    if (bytes[2] !== 1) throw new BtfError(`unsupported BTF version ${bytes[2]}`);
+    const le = this.littleEndian;
+    const headerLength = headerWord(bytes, 4, le);
     if (headerLength < BTF_HEADER_MIN || headerLength > bytes.byteLength) throw new BtfError(`bad header length ${headerLength}`);
-    const typeOff = header.u32(8), typeLen = header.u32(12), strOff = header.u32(16), strLen = header.u32(20);
+    const typeOff = headerWord(bytes, 8, le), typeLen = headerWord(bytes, 12, le);
+    const strOff = headerWord(bytes, 16, le), strLen = headerWord(bytes, 20, le);
+    // The reader checks that both parts lie inside the section.
+    const header = new ByteReader(bytes, le, { region: ".BTF", outOfBounds: btfOutOfBounds });
     const strings = header.sub(headerLength + strOff, strLen, ".BTF strings");
     if (strLen > 0 && strings.bytes[strLen - 1] !== 0) throw new BtfError("string section does not end with NUL");
 
@@ -349,6 +352,16 @@ export class Btf {
       }
     }
   }
+}
+
+/**
+ * A u32 of the BTF header, assembled from its bytes in the section's byte order (the header's
+ * five words do not pay for a DataView; the caller has checked that the header is there).
+ */
+function headerWord(bytes: Uint8Array, at: number, littleEndian: boolean): number {
+  return littleEndian
+    ? (bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24)) >>> 0
+    : ((bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]) >>> 0;
 }
 
 /**

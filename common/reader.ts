@@ -28,9 +28,10 @@ export class ByteReader {
   /** bytes.byteLength, read once: every check compares against it. */
   private readonly byteLength: number;
   /**
-   * The DataView the reads go through: the outermost reader's, shared by the readers sub()
-   * makes (a DataView costs about 50 ns to make, and a parse makes sub-readers by the
-   * handful); `#readsAt` is where this reader's first byte is in it.
+   * The DataView the reads go through: that of the reader sub() made this one from, when it
+   * had one already, else this reader's own, made on its first read (a DataView costs about
+   * 50 ns to make, and a parse makes sub-readers by the handful); `#readsAt` is where this
+   * reader's first byte is in it.
    */
   #reads: DataView | undefined;
   readonly #readsAt: number;
@@ -120,7 +121,8 @@ export class ByteReader {
       region,
       base: this.base + offset,
       outOfBounds: this.outOfBounds,
-      reads: { view: (this.#reads ??= this.view), at: this.#readsAt + offset },
+      // This reader's DataView when it has one; else the sub-reader makes its own if it reads.
+      reads: this.#reads === undefined ? undefined : { view: this.#reads, at: this.#readsAt + offset },
     });
   }
 

@@ -12,6 +12,11 @@ const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46]; // "\x7fELF"
 
 export interface ElfFile {
   readonly bytes: Uint8Array;
+  /**
+   * A DataView of the whole file, for readers of records in place (symbols, relocations,
+   * instructions), which add their section's offset: one view per file, not one per section.
+   */
+  readonly view: DataView;
   readonly littleEndian: boolean;
   /** e_machine: EM_BPF (247) for BPF objects. */
   readonly machine: number;
@@ -61,7 +66,7 @@ export function parseElf(input: Uint8Array): ElfFile {
     if (namesIndex === SHN_XINDEX) namesIndex = view.getUint32(tableOffset + 40, le);
   }
   const { sections, names } = readSectionHeaders(bytes, view, le, { offset: tableOffset, count, entrySize: view.getUint16(58, le), namesIndex });
-  return new ParsedElf(bytes, le, machine, type, sections, names);
+  return new ParsedElf(bytes, view, le, machine, type, sections, names);
 }
 
 /**
@@ -96,6 +101,7 @@ class ParsedElf implements ElfFile {
 
   constructor(
     readonly bytes: Uint8Array,
+    readonly view: DataView,
     readonly littleEndian: boolean,
     readonly machine: number,
     readonly type: number,
@@ -155,7 +161,7 @@ class ParsedElf implements ElfFile {
     if (relSection === undefined) return NO_RELOCATIONS;
     let relocations = this.relocationCache.get(section.index);
     if (relocations === undefined) {
-      relocations = readRelocations(relSection, this.littleEndian);
+      relocations = readRelocations(relSection, this.littleEndian, this.view);
       this.relocationCache.set(section.index, relocations);
     }
     return relocations;
@@ -163,13 +169,13 @@ class ParsedElf implements ElfFile {
 
   private readSymbolTable(): SymbolTable {
     const { symtab, shndx } = findSymbolTable(this.sections);
-    if (symtab === undefined) return new SymbolTable(EMPTY_SYMTAB, EMPTY_NAMES, this.littleEndian, undefined);
+    if (symtab === undefined) return new SymbolTable(EMPTY_SYMTAB, EMPTY_NAMES, this.littleEndian, undefined, EMPTY_VIEW);
     const strings = this.sections[symtab.link];
     if (strings === undefined) {
       throw new ElfError(`symbol table names string table ${symtab.link}, which does not exist`, { offset: symtab.offset, section: symtab.name || ".symtab" });
     }
     const names = this.sectionNames?.section === strings ? this.sectionNames : new StringTable(strings);
-    return new SymbolTable(symtab, names, this.littleEndian, shndx);
+    return new SymbolTable(symtab, names, this.littleEndian, shndx, this.view);
   }
 }
 
@@ -179,6 +185,7 @@ const EMPTY_SYMTAB: ElfSection = {
   nameEqualsBytes: (strings, start) => strings[start] === 0,
 };
 const EMPTY_NAMES = new StringTable({ ...EMPTY_SYMTAB, type: SectionType.STRTAB });
+const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
 
 const NO_SYMBOLS: readonly ElfSymbol[] = [];
 const NO_RELOCATIONS: readonly ElfRelocation[] = [];

@@ -30,11 +30,13 @@ export interface ElfSymbol {
  *
  * `names` is the table's string table (sh_link). `extendedIndices` is the SHT_SYMTAB_SHNDX
  * section, present only when an object has 65280 sections or more and st_shndx says SHN_XINDEX.
+ * `file` is a DataView of the whole file (ElfFile.view): symbol i is at symtab.offset + 24 i.
  */
 export class SymbolTable {
   readonly count: number;
-  private readonly data: Uint8Array;
   private readonly view: DataView;
+  /** Where the table starts in `view`. */
+  private readonly base: number;
   private readonly objects: (ElfSymbol | undefined)[] = [];
   private readonly extended: number[] | undefined;
 
@@ -43,21 +45,22 @@ export class SymbolTable {
     private readonly names: StringTable,
     private readonly littleEndian: boolean,
     private readonly extendedIndices: ElfSection | undefined,
+    file: DataView,
   ) {
     if (symtab.size % SYMBOL_SIZE !== 0) {
       throw new ElfError(`symbol table size ${symtab.size} is not a multiple of ${SYMBOL_SIZE}`, { offset: symtab.offset, section: symtab.name || ".symtab" });
     }
     // The section's extent was checked against the file when its header was read, so the
     // fields are read without a check each.
-    this.data = symtab.data;
-    this.view = new DataView(this.data.buffer, this.data.byteOffset, this.data.byteLength);
+    this.view = file;
+    this.base = symtab.offset;
     this.count = symtab.size / SYMBOL_SIZE;
     // Every name offset must lie inside the string table, whether or not the name is ever
     // read: a corrupt table is refused here, not by whichever later scan reads that name.
     // (One check of the largest: a call per symbol cost more than the rest of this constructor.)
     let largestNameOffset = 0;
     for (let index = 0; index < this.count; index++) {
-      const nameOffset = this.view.getUint32(index * SYMBOL_SIZE, littleEndian);
+      const nameOffset = this.view.getUint32(this.base + index * SYMBOL_SIZE, littleEndian);
       if (nameOffset > largestNameOffset) largestNameOffset = nameOffset;
     }
     if (this.count > 0) names.checkOffset(largestNameOffset);
@@ -66,17 +69,17 @@ export class SymbolTable {
 
   /** STB_* (st_info's high nibble). */
   binding(index: number): number {
-    return this.data[index * SYMBOL_SIZE + 4] >> 4;
+    return this.view.getUint8(this.base + index * SYMBOL_SIZE + 4) >> 4;
   }
 
   /** STT_* (st_info's low nibble). */
   type(index: number): number {
-    return this.data[index * SYMBOL_SIZE + 4] & 0xf;
+    return this.view.getUint8(this.base + index * SYMBOL_SIZE + 4) & 0xf;
   }
 
   /** st_shndx, through SHT_SYMTAB_SHNDX when it says SHN_XINDEX. */
   sectionIndex(index: number): number {
-    const sectionIndex = this.view.getUint16(index * SYMBOL_SIZE + 6, this.littleEndian);
+    const sectionIndex = this.view.getUint16(this.base + index * SYMBOL_SIZE + 6, this.littleEndian);
     if (sectionIndex !== SHN_XINDEX || this.extended === undefined) return sectionIndex;
     const real = this.extended[index];
     if (real === undefined) throw new ElfError(`symbol ${index} has no entry in ${this.extendedIndices!.name}`, { offset: this.extendedIndices!.offset });
@@ -85,20 +88,20 @@ export class SymbolTable {
 
   /** st_value: for a relocatable object, the offset within the symbol's section. */
   value(index: number): number {
-    return u64AsNumber(this.view, index * SYMBOL_SIZE + 8, this.littleEndian, "symbol # value", index, this.symtab.offset);
+    return u64AsNumber(this.view, this.base + index * SYMBOL_SIZE + 8, this.littleEndian, "symbol # value", index);
   }
 
   size(index: number): number {
-    return u64AsNumber(this.view, index * SYMBOL_SIZE + 16, this.littleEndian, "symbol # size", index, this.symtab.offset);
+    return u64AsNumber(this.view, this.base + index * SYMBOL_SIZE + 16, this.littleEndian, "symbol # size", index);
   }
 
   name(index: number): string {
-    return this.names.get(this.view.getUint32(index * SYMBOL_SIZE, this.littleEndian));
+    return this.names.get(this.view.getUint32(this.base + index * SYMBOL_SIZE, this.littleEndian));
   }
 
   /** Whether symbol `index`'s name has the bytes of the NUL-terminated string at `start` in `strings`. */
   nameEqualsBytes(index: number, strings: Uint8Array, start: number): boolean {
-    return this.names.equalsBytes(this.view.getUint32(index * SYMBOL_SIZE, this.littleEndian), strings, start);
+    return this.names.equalsBytes(this.view.getUint32(this.base + index * SYMBOL_SIZE, this.littleEndian), strings, start);
   }
 
   /**
@@ -107,7 +110,7 @@ export class SymbolTable {
    * objects have dozens). Read from the string table's bytes, without making the name.
    */
   isAssemblerLabel(index: number): boolean {
-    return this.names.isAssemblerLabel(this.view.getUint32(index * SYMBOL_SIZE, this.littleEndian));
+    return this.names.isAssemblerLabel(this.view.getUint32(this.base + index * SYMBOL_SIZE, this.littleEndian));
   }
 
   /** Symbol `index` as an object (made once), or undefined past the end of the table. */
@@ -120,7 +123,7 @@ export class SymbolTable {
         name: this.name(index),
         binding: this.binding(index),
         type: this.type(index),
-        visibility: this.data[index * SYMBOL_SIZE + 5] & 0x3,
+        visibility: this.view.getUint8(this.base + index * SYMBOL_SIZE + 5) & 0x3,
         sectionIndex: this.sectionIndex(index),
         value: this.value(index),
         size: this.size(index),

@@ -73,7 +73,6 @@ export function collectReferences(ctx: ReferenceContext, section: ElfSection, fu
     for (let f = 0; f < functions.length; f++) result[f] = [];
     return result;
   }
-  const view = new DataView(section.data.buffer, section.data.byteOffset, section.data.byteLength);
   let next = 0; // the first relocation not yet given to a function
   for (let f = 0; f < functions.length; f++) {
     const fn = functions[f];
@@ -81,7 +80,7 @@ export function collectReferences(ctx: ReferenceContext, section: ElfSection, fu
     while (next < relocations.length && relocations[next].offset < fn.start) next++;
     const references: Reference[] = [];
     for (; next < relocations.length && relocations[next].offset < fn.end; next++) {
-      references.push(relocationReference(ctx, fn, relocations[next], view));
+      references.push(relocationReference(ctx, fn, relocations[next]));
     }
     result[f] = references;
   }
@@ -125,7 +124,7 @@ export function withSameSectionCalls(ctx: ReferenceContext, fn: FunctionExtent, 
   return calls === undefined ? relocated : mergeByInstruction(relocated, calls);
 }
 
-function relocationReference(ctx: ReferenceContext, fn: FunctionExtent, relocation: ElfRelocation, view: DataView): Reference {
+function relocationReference(ctx: ReferenceContext, fn: FunctionExtent, relocation: ElfRelocation): Reference {
   const insn = (relocation.offset - fn.start) / INSN_SIZE;
   const symbol = ctx.elf.symbol(relocation.symbolIndex);
   if (!Number.isInteger(insn) || symbol === undefined) {
@@ -134,7 +133,7 @@ function relocationReference(ctx: ReferenceContext, fn: FunctionExtent, relocati
       { program: fn.name, instruction: Math.floor(insn), symbol: symbol?.name ?? `#${relocation.symbolIndex}` },
     );
   }
-  return classify(ctx, fn, relocation, insn, symbol, view);
+  return classify(ctx, fn, relocation, insn, symbol);
 }
 
 /** Relocations in offset order; compilers write them so, and then this copies nothing. */
@@ -161,9 +160,11 @@ function classify(
   relocation: ElfRelocation,
   insn: number,
   symbol: ElfSymbol,
-  view: DataView,
 ): Reference {
-  const at = relocation.offset;
+  // The instruction, read through the file's view: relocation.offset lies inside fn, whose
+  // extent findFunctions checked to be whole instructions inside the section.
+  const { view } = ctx.elf;
+  const at = fn.section.offset + relocation.offset;
   const opcode = view.getUint8(at);
   const isLoad = opcode === BPF_LD_IMM64;
   const isCall = opcode === BPF_CALL_OPCODE;
