@@ -5,7 +5,7 @@ import { ElfError } from "../common/errors.js";
 import { ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB, SHN_XINDEX, SectionType } from "./constants.js";
 import { ELF_HEADER_SIZE, ELF_IDENT_SIZE, SECTION_HEADER_SIZE } from "./layouts.js";
 import { readSectionHeaders, u64AsNumber, StringTable, type ElfSection } from "./sections.js";
-import { findSymbolTable, SymbolTable, type ElfSymbol } from "./symbols.js";
+import { SymbolTable, type ElfSymbol } from "./symbols.js";
 import { readRelocations, type ElfRelocation } from "./relocations.js";
 
 const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46]; // "\x7fELF"
@@ -91,10 +91,15 @@ function readIdentification(bytes: Uint8Array): boolean {
 }
 
 class ParsedElf implements ElfFile {
-  readonly relocationSections: ReadonlyMap<number, ElfSection>;
+  /** The relocation section patching each section, by the patched section's index (sh_info). */
+  private readonly relocationSectionOf: (ElfSection | undefined)[];
+  private readonly symtab: ElfSection | undefined;
+  /** SHT_SYMTAB_SHNDX, present only in objects with 65280 sections or more. */
+  private readonly symtabIndices: ElfSection | undefined;
+  private relocationSectionMap: Map<number, ElfSection> | undefined;
   /** Sections by name, built on the first lookup (parseObject makes its own single pass). */
   private byName: Map<string, ElfSection> | undefined;
-  private readonly relocationCache = new Map<number, readonly ElfRelocation[]>();
+  private relocationCache: Map<number, readonly ElfRelocation[]> | undefined;
   private table: SymbolTable | undefined;
   private allSymbols: ElfSymbol[] | undefined;
   private bySection: Map<number, ElfSymbol[]> | undefined;
@@ -109,19 +114,38 @@ class ParsedElf implements ElfFile {
     /** The section name table, reused when the symbol table shares it. */
     private readonly sectionNames: StringTable | undefined,
   ) {
-    const relocationSections = new Map<number, ElfSection>();
+    // One pass finds the relocation sections and the symbol table (the first of each type).
+    const relocationSectionOf: (ElfSection | undefined)[] = new Array(sections.length);
+    let symtab: ElfSection | undefined;
+    let symtabIndices: ElfSection | undefined;
     for (const section of sections) {
-      if (section.type === SectionType.REL || section.type === SectionType.RELA) {
+      const type = section.type;
+      if (type === SectionType.REL || type === SectionType.RELA) {
         if (section.info >= sections.length) {
           throw new ElfError(`relocation section patches section ${section.info}, which does not exist`, {
             offset: section.offset,
             section: section.name,
           });
         }
-        relocationSections.set(section.info, section);
-      }
+        relocationSectionOf[section.info] = section;
+      } else if (type === SectionType.SYMTAB) symtab ??= section;
+      else if (type === SectionType.SYMTAB_SHNDX) symtabIndices ??= section;
     }
-    this.relocationSections = relocationSections;
+    this.relocationSectionOf = relocationSectionOf;
+    this.symtab = symtab;
+    this.symtabIndices = symtabIndices;
+  }
+
+  get relocationSections(): ReadonlyMap<number, ElfSection> {
+    if (this.relocationSectionMap === undefined) {
+      const map = new Map<number, ElfSection>();
+      for (let index = 0; index < this.relocationSectionOf.length; index++) {
+        const section = this.relocationSectionOf[index];
+        if (section !== undefined) map.set(index, section);
+      }
+      this.relocationSectionMap = map;
+    }
+    return this.relocationSectionMap;
   }
 
   get symbolTable(): SymbolTable {
@@ -157,18 +181,19 @@ class ParsedElf implements ElfFile {
   }
 
   relocationsFor(section: ElfSection): readonly ElfRelocation[] {
-    const relSection = this.relocationSections.get(section.index);
+    const relSection = this.relocationSectionOf[section.index];
     if (relSection === undefined) return NO_RELOCATIONS;
-    let relocations = this.relocationCache.get(section.index);
+    const cache = (this.relocationCache ??= new Map());
+    let relocations = cache.get(section.index);
     if (relocations === undefined) {
       relocations = readRelocations(relSection, this.littleEndian, this.view);
-      this.relocationCache.set(section.index, relocations);
+      cache.set(section.index, relocations);
     }
     return relocations;
   }
 
   private readSymbolTable(): SymbolTable {
-    const { symtab, shndx } = findSymbolTable(this.sections);
+    const { symtab, symtabIndices: shndx } = this;
     if (symtab === undefined) return new SymbolTable(EMPTY_SYMTAB, EMPTY_NAMES, this.littleEndian, undefined, EMPTY_VIEW);
     const strings = this.sections[symtab.link];
     if (strings === undefined) {

@@ -1,7 +1,7 @@
 // The symbol table: names for functions (programs), maps, global variables and sections.
 
 import { ElfError } from "../common/errors.js";
-import { SHN_XINDEX, SectionType } from "./constants.js";
+import { SHN_XINDEX } from "./constants.js";
 import { SYMBOL_SIZE } from "./layouts.js";
 import { u64AsNumber, type ElfSection, type StringTable } from "./sections.js";
 
@@ -147,14 +147,4 @@ function extendedIndicesOf(section: ElfSection, littleEndian: boolean): number[]
   const indices: number[] = new Array(section.data.byteLength >>> 2);
   for (let i = 0; i < indices.length; i++) indices[i] = view.getUint32(i * 4, littleEndian);
   return indices;
-}
-
-export function findSymbolTable(sections: readonly ElfSection[]): { symtab?: ElfSection; shndx?: ElfSection } {
-  let symtab: ElfSection | undefined;
-  let shndx: ElfSection | undefined;
-  for (const section of sections) {
-    if (section.type === SectionType.SYMTAB) symtab ??= section;
-    else if (section.type === SectionType.SYMTAB_SHNDX) shndx ??= section;
-  }
-  return { symtab, shndx };
 }
