@@ -39,7 +39,7 @@ export class ByteReader {
   constructor(
     bytes: Uint8Array,
     littleEndian: boolean,
-    /** `reads` is sub()'s: the outermost reader's DataView and where `bytes` start in it. */
+    /** `reads` is sub()'s: the parent reader's DataView, when it has one, and where `bytes` start in it. */
     options: { region?: string; base?: number; outOfBounds?: OutOfBoundsError; reads?: { view: DataView; at: number } } = {},
   ) {
     this.bytes = bytes;

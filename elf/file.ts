@@ -34,7 +34,7 @@ export interface ElfFile {
   section(name: string): ElfSection | undefined;
   /** The symbols defined in one section (st_shndx), in symbol table order. */
   symbolsIn(sectionIndex: number): readonly ElfSymbol[];
-  /** Relocation sections keyed by the index of the section they patch (sh_info). */
+  /** Relocation sections keyed by the index of the section they patch (sh_info), in the order of those indexes. */
   readonly relocationSections: ReadonlyMap<number, ElfSection>;
   /** The relocation entries that patch `section`, read on first use. */
   relocationsFor(section: ElfSection): readonly ElfRelocation[];
@@ -114,7 +114,8 @@ class ParsedElf implements ElfFile {
     /** The section name table, reused when the symbol table shares it. */
     private readonly sectionNames: StringTable | undefined,
   ) {
-    // One pass finds the relocation sections and the symbol table (the first of each type).
+    // One pass finds the relocation section of each section (the last, should two patch one)
+    // and the symbol table (the first).
     const relocationSectionOf: (ElfSection | undefined)[] = new Array(sections.length);
     let symtab: ElfSection | undefined;
     let symtabIndices: ElfSection | undefined;

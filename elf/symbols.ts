@@ -26,7 +26,9 @@ export interface ElfSymbol {
  * The SHT_SYMTAB section, read in place: the fields of symbol i come straight from its
  * Elf64_Sym (layouts.ts), so scanning a table of hundreds of symbols (most of them jump
  * labels and DWARF section symbols) makes no object per symbol. `symbol(i)` and `all()` make
- * ElfSymbol objects for callers who want them, once each.
+ * ElfSymbol objects for callers who want them, once each. The field readers take an index
+ * below `count` and do not check it (scans loop up to count; symbol() checks its index):
+ * they read through the whole file's view, where a larger index reads other bytes.
  *
  * `names` is the table's string table (sh_link). `extendedIndices` is the SHT_SYMTAB_SHNDX
  * section, present only when an object has 65280 sections or more and st_shndx says SHN_XINDEX.

@@ -112,7 +112,9 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Obje
   const kernelVersion = readVersion(versionSection, elf.littleEndian);
 
   let btf: ObjectBtf | undefined;
-  const getObjectBtf = () => (btf ??= btfSection === undefined ? undefined : objectBtf(elf, btfSection, allocated));
+  // The words the DATASEC fixup overwrites in .BTF, kept even when it fails partway (sha1 undoes them).
+  const overwritten: number[] = [];
+  const getObjectBtf = () => (btf ??= btfSection === undefined ? undefined : objectBtf(elf, btfSection, allocated, overwritten));
   const getBtf = () => getObjectBtf()?.btf;
 
   const maps = new Map<string, MapSpec>();
@@ -178,7 +180,7 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Obje
     littleEndian: elf.littleEndian,
     btfExt: extSection?.data,
     getBtf,
-    getOriginalFile: () => originalFile(bytes, btf),
+    getOriginalFile: () => originalFile(bytes, btfSection, overwritten),
   });
 }
 
@@ -263,22 +265,17 @@ interface ObjectBtf {
   btf: Btf;
   /** The DATASEC describing each ELF section: type id by section index. */
   datasecs: Map<number, number>;
-  /** Where .BTF starts in the file, and the words the fixup overwrote there (btf/fixup.ts). */
-  sectionOffset: number;
-  overwritten: number[];
 }
 
 /**
  * The object's BTF with DATASEC sizes and variable offsets filled in from the ELF file
  * (btf/fixup.ts), written in place: the section is a view into parseObject's private copy.
- * The words the fixup overwrote are kept, so that `sha1` can hash the file as it was given.
- * `allocated` are the SHF_ALLOC sections, the only ones that can hold variables; the first
- * of a name is the one a DATASEC of that name describes.
+ * Each word the fixup overwrites goes to `overwritten` first, so that `sha1` can hash the
+ * file as it was given.
  */
-function objectBtf(elf: ElfFile, section: ElfSection, allocated: readonly ElfSection[]): ObjectBtf {
+function objectBtf(elf: ElfFile, section: ElfSection, allocated: readonly ElfSection[], overwritten: number[]): ObjectBtf {
   const btf = parseBtf(section.data);
   const variables = new VariableSymbols(elf);
-  const overwritten: number[] = [];
   const datasecs = fixupDatasecs(
     btf,
     {
@@ -288,19 +285,21 @@ function objectBtf(elf: ElfFile, section: ElfSection, allocated: readonly ElfSec
     },
     overwritten,
   );
-  return { btf, datasecs, sectionOffset: section.offset, overwritten };
+  return { btf, datasecs };
 }
 
 /**
  * The file as parseObject was given it: `bytes` (the private copy) itself, or, once the
- * DATASEC fixup has written into its .BTF, a copy with the overwritten words put back.
+ * DATASEC fixup has written into its .BTF (all of it, or part before it failed), a copy with
+ * the overwritten words put back, last first.
  */
-function originalFile(bytes: Uint8Array, btf: ObjectBtf | undefined): Uint8Array {
-  if (btf === undefined || btf.overwritten.length === 0) return bytes;
+function originalFile(bytes: Uint8Array, btfSection: ElfSection | undefined, overwritten: readonly number[]): Uint8Array {
+  if (btfSection === undefined || overwritten.length === 0) return bytes;
   const original = bytes.slice();
   const view = new DataView(original.buffer, original.byteOffset, original.byteLength);
-  const { overwritten, sectionOffset } = btf;
-  for (let i = overwritten.length - 2; i >= 0; i -= 2) view.setUint32(sectionOffset + overwritten[i], overwritten[i + 1], btf.btf.littleEndian);
+  // The BTF magic says its byte order (0xeb9f read in its own order); parseBtf checked it.
+  const littleEndian = original[btfSection.offset] === 0x9f;
+  for (let i = overwritten.length - 2; i >= 0; i -= 2) view.setUint32(btfSection.offset + overwritten[i], overwritten[i + 1], littleEndian);
   return original;
 }
 

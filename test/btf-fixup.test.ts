@@ -98,6 +98,18 @@ describe("fixupDatasecs", () => {
     expect(again).toEqual([]);
   });
 
+  it("journals big-endian writes too: the words written back restore a big-endian BTF", () => {
+    const bigEndian = b.build({ littleEndian: false });
+    const own = bigEndian.slice();
+    const overwritten: number[] = [];
+    const btf = parseBtf(own);
+    fixupDatasecs(btf, facts, overwritten);
+    expect(datasec(btf, data).vars.map((v) => v.offset)).toEqual([0, 8, 16]);
+    const view = new DataView(own.buffer, own.byteOffset, own.byteLength);
+    for (let i = overwritten.length - 2; i >= 0; i -= 2) view.setUint32(overwritten[i], overwritten[i + 1], false);
+    expect(own).toEqual(bigEndian);
+  });
+
   it("refuses split BTF, which has no ELF sections of its own", () => {
     const base = parseBtf(bytes.slice());
     // One own type, an anonymous DATASEC with no variables: name_off, info (kind << 24), size.

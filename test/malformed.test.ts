@@ -7,6 +7,7 @@
 // Where a field lives is taken from llvm-readelf (section header table, section offsets),
 // not from the parser under test.
 
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { BpfError, BtfError, ElfError, RelocationError, SpecError, isBpfError } from "../common/errors.js";
 import { parseBtf } from "../btf/index.js";
@@ -69,7 +70,11 @@ const xdpCounter = () => new Subject(progPath("xdp_counter"));
 
 /** parseObject, then everything a caller would touch on the spec. */
 function parseFully(bytes: Uint8Array): ObjectSpec {
-  const spec = parseObject(bytes);
+  return readEverything(parseObject(bytes));
+}
+
+/** Reads every lazily parsed part of a spec. */
+function readEverything(spec: ObjectSpec): ObjectSpec {
   for (const program of [...spec.programs.values(), ...spec.subprograms.values()]) {
     void program.instructions.length;
     void program.slotCount;
@@ -98,8 +103,11 @@ function failure<T extends BpfError>(bytes: Uint8Array, kind: abstract new (...a
 
 /** "Returns a spec or throws BpfError." Returns the error, if any, for further checks. */
 function obeysTheRule(bytes: Uint8Array, what: string): BpfError | undefined {
+  const given = createHash("sha1").update(bytes).digest("hex");
+  let spec: ObjectSpec | undefined;
   try {
-    parseFully(bytes);
+    spec = parseObject(bytes);
+    readEverything(spec);
     return undefined;
   } catch (error) {
     if (!isBpfError(error)) {
@@ -107,6 +115,11 @@ function obeysTheRule(bytes: Uint8Array, what: string): BpfError | undefined {
       throw new Error(`${what}: not a BpfError: ${detail}`);
     }
     return error;
+  } finally {
+    // Whatever the lazy parts did or refused (the DATASEC fixup may fail after writing a
+    // word), sha1 is the hash of the bytes as given, and the caller's bytes are unchanged.
+    if (spec !== undefined) expect(spec.sha1, `${what}: sha1`).toBe(given);
+    expect(createHash("sha1").update(bytes).digest("hex"), `${what}: the caller's bytes`).toBe(given);
   }
 }
 
