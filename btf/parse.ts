@@ -269,25 +269,23 @@ export class Btf {
     return this.records.getUint32(at + 20, this.littleEndian);
   }
 
-  /** name_off of member `index` of a STRUCT or UNION record (index below vlenOf). */
-  memberNameOffsetOf(id: number, index: number): number {
-    if (this.inBase(id)) return this.base!.memberNameOffsetOf(id, index);
-    return this.records.getUint32(this.memberAt(id, index), this.littleEndian);
-  }
-
-  /** The type of member `index` of a STRUCT or UNION record (index below vlenOf). */
-  memberTypeOf(id: number, index: number): number {
-    if (this.inBase(id)) return this.base!.memberTypeOf(id, index);
-    return this.referredId(id, this.records.getUint32(this.memberAt(id, index) + 4, this.littleEndian));
-  }
-
-  /** Where member `index` of an own STRUCT or UNION record is; the index pass bounded the record by its vlen. */
-  private memberAt(id: number, index: number): number {
+  /**
+   * name_off and type of every member of a STRUCT or UNION record, in pairs: [name_off of
+   * member 0, its type, name_off of member 1, ...]. One check of the record for all of them
+   * (the index pass bounded it by its vlen); each type id is checked as decoding checks it.
+   */
+  membersOf(id: number): number[] {
+    if (this.inBase(id)) return this.base!.membersOf(id);
     const at = this.recordOfKind(id, COMPOSITE_KINDS, "a struct or union");
-    if (!(Number.isInteger(index) && index >= 0 && index < (this.records.getUint32(at + 4, this.littleEndian) & 0xffff))) {
-      throw new BtfError(`type ${id} has no member ${index}`, { typeId: id });
+    const view = this.records;
+    const le = this.littleEndian;
+    const count = view.getUint32(at + 4, le) & 0xffff;
+    const pairs: number[] = [];
+    // struct btf_member { name_off; type; offset }, 12 bytes each, after the 12-byte header.
+    for (let member = at + 12, end = member + count * 12; member < end; member += 12) {
+      pairs.push(view.getUint32(member, le), this.referredId(id, view.getUint32(member + 4, le)));
     }
-    return at + 12 + index * 12;
+    return pairs;
   }
 
   /** Where an own record is, after checking that its kind is one of `kinds` (a bit per kind). */

@@ -15,7 +15,7 @@ import { KIND_NAMES } from "../btf/kinds.js";
 import { emptyMapSpec, type MapPinning, type MapSpec } from "./spec.js";
 
 // Every parse of an object with .maps reads these definitions, so they are read from the
-// BTF records in place (Btf.resolveId, kindOf, memberTypeOf...): decoding each struct, pointer
+// BTF records in place (Btf.resolveId, kindOf, membersOf...): decoding each struct, pointer
 // and array into objects cost several times more than the reading.
 
 /** LIBBPF_PIN_* values (bpf_helpers.h). */
@@ -47,12 +47,12 @@ function readMapDefinition(btf: Btf, name: string, typeId: number, section: stri
     throw new SpecError(`map definition is a ${kindName(btf, definition)}, expected a struct built with __uint/__type/__array`, { part: name });
   }
   const spec = emptyMapSpec(name, "btf", section);
-  const members = btf.vlenOf(definition);
-  for (let m = 0; m < members; m++) {
-    const attribute = btf.string(btf.memberNameOffsetOf(definition, m));
+  const members = btf.membersOf(definition);
+  for (let m = 0; m < members.length; m += 2) {
+    const attribute = btf.string(members[m]);
     // The kernel refuses maps of maps of maps, and a definition naming itself would never end.
     if (inner && attribute === "values") throw new SpecError("an inner map cannot itself declare values (maps of maps nest only once)", { part: name });
-    readAttribute(btf, spec, attribute, btf.memberTypeOf(definition, m));
+    readAttribute(btf, spec, attribute, members[m + 1]);
   }
   return spec;
 }

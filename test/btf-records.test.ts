@@ -1,5 +1,5 @@
 // The Btf accessors that read one field of a record in place (resolveId, vlenOf,
-// referencedIdOf, arrayLengthOf, memberNameOffsetOf, memberTypeOf), which map definitions
+// referencedIdOf, arrayLengthOf, membersOf), which map definitions
 // use on every parse. Their oracle is the decoded type: on every type of the running kernel's
 // BTF and of every test object, each accessor must give what the decoded type says.
 
@@ -58,10 +58,12 @@ function expectRecordsMatchDecoded(btf: Btf): number {
     if ("type" in type && type.kind !== "array" && btf.referencedIdOf(id) !== type.type) fail(id, "referencedIdOf", btf.referencedIdOf(id), type.type);
     if (type.kind === "array" && btf.arrayLengthOf(id) !== type.nelems) fail(id, "arrayLengthOf", btf.arrayLengthOf(id), type.nelems);
     if (type.kind === "struct" || type.kind === "union") {
+      const pairs = btf.membersOf(id);
+      if (pairs.length !== 2 * type.members.length) fail(id, "membersOf length", pairs.length, 2 * type.members.length);
       type.members.forEach((member, index) => {
-        const name = btf.string(btf.memberNameOffsetOf(id, index));
+        const name = btf.string(pairs[2 * index]);
         if (name !== member.name) fail(id, `member ${index} name`, name, member.name);
-        if (btf.memberTypeOf(id, index) !== member.type) fail(id, `member ${index} type`, btf.memberTypeOf(id, index), member.type);
+        if (pairs[2 * index + 1] !== member.type) fail(id, `member ${index} type`, pairs[2 * index + 1], member.type);
       });
       compared += type.members.length;
     }
@@ -95,21 +97,19 @@ describe("Btf fields read in place", () => {
     const words = new DataView(btf.bytes.buffer, btf.bytes.byteOffset);
     words.setUint32(btf.recordOffset(broken) + 16, 999, true); // member 0's type
     words.setUint32(btf.recordOffset(dangling) + 8, 999, true); // the pointer's type
-    expect(btf.memberTypeOf(pair, 1)).toBe(u32);
-    expect(() => btf.memberTypeOf(pair, 2)).toThrow(/type \d+ has no member 2/);
-    expect(() => btf.memberNameOffsetOf(pair, -1)).toThrow(BtfError);
-    expect(() => btf.memberTypeOf(pair, 0.5)).toThrow(/has no member 0.5/);
+    expect(btf.membersOf(pair).map((word, i) => (i % 2 === 0 ? btf.string(word) : word))).toEqual(["a", u32, "b", u32]);
     // Each reader reads only the kinds whose records have its field: never another record's words.
-    expect(() => btf.memberTypeOf(colour, 1)).toThrow(/is a enum, not a struct or union/);
+    expect(() => btf.membersOf(colour)).toThrow(/is a enum, not a struct or union/);
     expect(() => btf.arrayLengthOf(u32)).toThrow(/is a int, not an array/);
     expect(() => btf.referencedIdOf(pair)).toThrow(/is a struct, not a type that refers to another/);
     // A type id read from a record must name a type, as decoding checks.
-    expect(() => btf.memberTypeOf(broken, 0)).toThrow(new RegExp(`^BTF: type \\[${broken}\\]: refers to type 999`));
+    expect(() => btf.membersOf(broken)).toThrow(new RegExp(`^BTF: type \\[${broken}\\]: refers to type 999`));
     expect(() => btf.referencedIdOf(dangling)).toThrow(new RegExp(`^BTF: type \\[${dangling}\\]: refers to type 999`));
     for (const id of [0.5, 1.5, -1, NaN]) expect(() => btf.vlenOf(id), String(id)).toThrow(BtfError);
-    for (const read of [btf.vlenOf, btf.referencedIdOf, btf.arrayLengthOf]) {
-      expect(() => read.call(btf, btf.typeCount)).toThrow(/no type with id/);
-      expect(() => read.call(btf, 0)).toThrow(/no type with id 0/);
+    const readers: ((id: number) => unknown)[] = [(id) => btf.vlenOf(id), (id) => btf.referencedIdOf(id), (id) => btf.arrayLengthOf(id), (id) => btf.membersOf(id)];
+    for (const read of readers) {
+      expect(() => read(btf.typeCount)).toThrow(/no type with id/);
+      expect(() => read(0)).toThrow(/no type with id 0/);
     }
     expect(btf.resolveId(0)).toBe(0);
     expect(() => btf.resolveId(-1)).toThrow(/no type with id -1/);
@@ -135,8 +135,7 @@ describe("Btf fields read in place", () => {
     expect(btf.resolveId(constPairT)).toBe(btf.resolve(constPairT).id);
     expect(btf.vlenOf(pair)).toBe(2);
     expect(btf.referencedIdOf(pairT)).toBe(pair);
-    expect(btf.string(btf.memberNameOffsetOf(pair, 1))).toBe("b");
-    expect(btf.memberTypeOf(pair, 0)).toBe(u32);
+    expect(btf.membersOf(pair).map((word, i) => (i % 2 === 0 ? btf.string(word) : word))).toEqual(["a", u32, "b", u32]);
     expect(btf.arrayLengthOf(constPairT + 1)).toBe(6);
     expect(btf.referencedIdOf(constPairT)).toBe(pairT);
     expectRecordsMatchDecoded(btf);
