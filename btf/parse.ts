@@ -244,6 +244,35 @@ export class Btf {
   //   struct btf_type { name_off; info (kind << 24 | vlen); size or type }, then per kind:
   //   struct btf_array { type; index_type; nelems }    struct btf_member { name_off; type; offset }
 
+  /**
+   * What the pointer `id` resolves to (through typedefs and qualifiers) points to; -1 when `id`
+   * resolves to anything but a PTR. A map definition's `__type(key, T)` is `T *key`.
+   */
+  pointeeOf(id: number): number {
+    const pointer = this.resolveId(id);
+    if (pointer === 0) return -1;
+    if (this.inBase(pointer)) return this.base!.pointeeOf(pointer);
+    const at = this.offsets[this.ownIndex(pointer)];
+    if (((this.records.getUint32(at + 4, this.littleEndian) >>> 24) & 0x1f) !== BtfKind.PTR) return -1;
+    return this.referredId(pointer, this.records.getUint32(at + 8, this.littleEndian));
+  }
+
+  /**
+   * nelems of the ARRAY `id` resolves to (through typedefs and qualifiers); -1 when it
+   * resolves to anything else. A map definition's `__uint(max_entries, N)` is `int (*max_entries)[N]`.
+   */
+  resolvedArrayLengthOf(id: number): number {
+    const array = this.resolveId(id);
+    if (array === 0) return -1;
+    if (this.inBase(array)) return this.base!.resolvedArrayLengthOf(array);
+    const at = this.offsets[this.ownIndex(array)];
+    if (((this.records.getUint32(at + 4, this.littleEndian) >>> 24) & 0x1f) !== BtfKind.ARRAY) return -1;
+    // The element and index types must exist, as decoding checks.
+    this.referredId(array, this.records.getUint32(at + 12, this.littleEndian));
+    this.referredId(array, this.records.getUint32(at + 16, this.littleEndian));
+    return this.records.getUint32(at + 20, this.littleEndian);
+  }
+
   /** vlen, the low 16 bits of info: members, parameters, enumerators or variables. */
   vlenOf(id: number): number {
     if (this.inBase(id)) return this.base!.vlenOf(id);

@@ -15,7 +15,7 @@ import { KIND_NAMES } from "../btf/kinds.js";
 import { emptyMapSpec, type MapPinning, type MapSpec } from "./spec.js";
 
 // Every parse of an object with .maps reads these definitions, so they are read from the
-// BTF records in place (Btf.resolveId, kindOf, membersOf...): decoding each struct, pointer
+// BTF records in place (Btf.membersOf, pointeeOf, resolvedArrayLengthOf...): decoding each struct, pointer
 // and array into objects cost several times more than the reading.
 
 /** LIBBPF_PIN_* values (bpf_helpers.h). */
@@ -101,22 +101,23 @@ function checkSize(spec: MapSpec, what: "key" | "value", previous: number, size:
 
 /** __uint(name, N) is `int (*name)[N]`: the value is the array's element count. */
 function integerValue(btf: Btf, mapName: string, attribute: string, type: number): number {
-  const array = btf.resolveId(pointee(btf, mapName, attribute, type));
-  if (btf.kindOf(array) !== BtfKind.ARRAY) {
-    throw new SpecError(`attribute "${attribute}" must be declared with __uint() (a pointer to an array), found a pointer to ${kindName(btf, array)}`, {
+  const target = pointee(btf, mapName, attribute, type);
+  const length = btf.resolvedArrayLengthOf(target);
+  if (length < 0) {
+    throw new SpecError(`attribute "${attribute}" must be declared with __uint() (a pointer to an array), found a pointer to ${kindName(btf, btf.resolveId(target))}`, {
       part: mapName,
     });
   }
-  return btf.arrayLengthOf(array);
+  return length;
 }
 
 /** The type a __uint/__type/__array member points to. */
 function pointee(btf: Btf, mapName: string, attribute: string, type: number): number {
-  const pointer = btf.resolveId(type);
-  if (btf.kindOf(pointer) !== BtfKind.PTR) {
-    throw new SpecError(`attribute "${attribute}" must be a pointer (use __uint, __type or __array), found ${kindName(btf, pointer)}`, { part: mapName });
+  const target = btf.pointeeOf(type);
+  if (target < 0) {
+    throw new SpecError(`attribute "${attribute}" must be a pointer (use __uint, __type or __array), found ${kindName(btf, btf.resolveId(type))}`, { part: mapName });
   }
-  return btf.referencedIdOf(pointer);
+  return target;
 }
 
 /**

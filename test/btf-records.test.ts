@@ -53,6 +53,14 @@ function expectRecordsMatchDecoded(btf: Btf): number {
     const resolved = outcome(() => btf.resolveId(id));
     const expected = outcome(() => btf.resolve(id).id);
     if (resolved !== expected) fail(id, "resolveId", resolved, expected);
+    // The two readers that resolve first: -1 unless the chain ends at their kind.
+    const end = resolved === "error" ? undefined : btf.type(resolved);
+    if (end !== undefined) {
+      const pointee = end.kind === "ptr" ? end.type : -1;
+      if (btf.pointeeOf(id) !== pointee) fail(id, "pointeeOf", btf.pointeeOf(id), pointee);
+      const length = end.kind === "array" ? end.nelems : -1;
+      if (btf.resolvedArrayLengthOf(id) !== length) fail(id, "resolvedArrayLengthOf", btf.resolvedArrayLengthOf(id), length);
+    }
     const list = vlenList(type);
     if (list !== undefined && btf.vlenOf(id) !== list.length) fail(id, "vlenOf", btf.vlenOf(id), list.length);
     if ("type" in type && type.kind !== "array" && btf.referencedIdOf(id) !== type.type) fail(id, "referencedIdOf", btf.referencedIdOf(id), type.type);
@@ -105,6 +113,8 @@ describe("Btf fields read in place", () => {
     // A type id read from a record must name a type, as decoding checks.
     expect(() => btf.membersOf(broken)).toThrow(new RegExp(`^BTF: type \\[${broken}\\]: refers to type 999`));
     expect(() => btf.referencedIdOf(dangling)).toThrow(new RegExp(`^BTF: type \\[${dangling}\\]: refers to type 999`));
+    expect(() => btf.pointeeOf(dangling)).toThrow(new RegExp(`^BTF: type \\[${dangling}\\]: refers to type 999`));
+    expect([btf.pointeeOf(u32), btf.resolvedArrayLengthOf(pair), btf.pointeeOf(0), btf.resolvedArrayLengthOf(0)]).toEqual([-1, -1, -1, -1]);
     for (const id of [0.5, 1.5, -1, NaN]) expect(() => btf.vlenOf(id), String(id)).toThrow(BtfError);
     const readers: ((id: number) => unknown)[] = [(id) => btf.vlenOf(id), (id) => btf.referencedIdOf(id), (id) => btf.arrayLengthOf(id), (id) => btf.membersOf(id)];
     for (const read of readers) {
@@ -137,6 +147,8 @@ describe("Btf fields read in place", () => {
     expect(btf.referencedIdOf(pairT)).toBe(pair);
     expect(btf.membersOf(pair).map((word, i) => (i % 2 === 0 ? btf.string(word) : word))).toEqual(["a", u32, "b", u32]);
     expect(btf.arrayLengthOf(constPairT + 1)).toBe(6);
+    // A chain that starts in the split BTF and ends at the base's struct: no pointer, no array.
+    expect([btf.pointeeOf(constPairT), btf.resolvedArrayLengthOf(constPairT)]).toEqual([-1, -1]);
     expect(btf.referencedIdOf(constPairT)).toBe(pairT);
     expectRecordsMatchDecoded(btf);
   });
