@@ -163,8 +163,7 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Obje
         references: () => withSameSectionCalls(ctx, fn, relocated[i]),
         extInfo: extInfo(section.name, fn.start, fn.end),
       });
-      if (table.has(fn.name)) throw new SpecError(`two functions are named ${fn.name}`, { part: section.name });
-      table.set(fn.name, program);
+      if (!addNew(table, fn.name, program)) throw new SpecError(`two functions are named ${fn.name}`, { part: section.name });
     }
   }
   rejectCodeOutsideFunctions(elf, functions);
@@ -374,8 +373,17 @@ class VariableSymbols {
 }
 
 function addMap(maps: Map<string, MapSpec>, map: MapSpec): void {
-  if (maps.has(map.name)) throw new SpecError(`two maps are named ${map.name}`, { part: map.section });
-  maps.set(map.name, map);
+  if (!addNew(maps, map.name, map)) throw new SpecError(`two maps are named ${map.name}`, { part: map.section });
+}
+
+/**
+ * Adds `value` under `key`; false when the key was there already (the map then holds `value`:
+ * the caller throws). One hash of the key instead of two (has, then set).
+ */
+function addNew<V>(map: Map<string, V>, key: string, value: V): boolean {
+  const size = map.size;
+  map.set(key, value);
+  return map.size !== size;
 }
 
 /** .data, .rodata, .bss and their suffixed variants, including string literal sections (.rodata.str1.1). */

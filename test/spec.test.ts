@@ -677,6 +677,22 @@ describe("fixtures", () => {
     expect(spec.sha1).toBe(fileSha1);
   });
 
+  it("two maps or two programs of one name are refused (a symbol renamed to another's name)", () => {
+    // st_name of symbol `from` set to that of symbol `to`: two symbols then have one name.
+    const renamed = (name: string, from: string, to: string): Uint8Array => {
+      const bytes = objectBytes(progPath(name)).slice();
+      const elf = parseElf(bytes);
+      const symtab = elf.sections.find((section) => section.type === 2 /* SHT_SYMTAB */)!;
+      const index = (symbol: string) => elf.symbols.findIndex((candidate) => candidate.name === symbol);
+      const view = new DataView(bytes.buffer, bytes.byteOffset);
+      const nameOffset = view.getUint32(symtab.offset + index(to) * 24, elf.littleEndian);
+      view.setUint32(symtab.offset + index(from) * 24, nameOffset, elf.littleEndian);
+      return bytes;
+    };
+    expect(() => parseObject(renamed("legacy_maps", "legacy_hash", "legacy_array"))).toThrow(/two maps are named legacy_array/);
+    expect(() => parseObject(renamed("two_progs", "xdp_second", "xdp_first"))).toThrow(/two functions are named xdp_first/);
+  });
+
   it("no fixture parse throws", () => {
     for (const object of allObjects().filter((o) => o.origin === "fixture")) {
       try {
