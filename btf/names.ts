@@ -30,7 +30,8 @@ interface NameHash {
 }
 
 export class NameLookup {
-  private readonly cache = new Map<string, readonly number[]>();
+  /** Names looked up so far (made on the first lookup: most BTFs of objects see none). */
+  private cache: Map<string, readonly number[]> | undefined;
   private full: Map<string, number[]> | undefined;
   /** Entries of the name column the scans have read so far. */
   private scanned = 0;
@@ -43,19 +44,20 @@ export class NameLookup {
 
   idsByName(name: string): readonly number[] {
     if (this.full !== undefined) return this.full.get(name) ?? NO_IDS;
-    let ids = this.cache.get(name);
+    const cache = (this.cache ??= new Map());
+    let ids = cache.get(name);
     if (ids === undefined) {
       const found = this.base === undefined ? [] : [...this.base.idsByName(name)];
       this.scan(name, undefined, false, found);
       ids = found.length === 0 ? NO_IDS : found;
-      this.cache.set(name, ids);
+      cache.set(name, ids);
     }
     return ids;
   }
 
   /** The lowest id with this name (and kind, if given), or 0. */
   first(name: string, kind: number | undefined): number {
-    const known = this.full !== undefined ? this.full.get(name) ?? NO_IDS : this.cache.get(name);
+    const known = this.full !== undefined ? this.full.get(name) ?? NO_IDS : this.cache?.get(name);
     if (known !== undefined) return known.find((id) => kind === undefined || this.btf.kindOf(id) === kind) ?? 0;
     const inBase = this.base?.first(name, kind) ?? 0;
     if (inBase !== 0) return inBase;

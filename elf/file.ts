@@ -99,7 +99,8 @@ class ParsedElf implements ElfFile {
   private relocationSectionMap: Map<number, ElfSection> | undefined;
   /** Sections by name, built on the first lookup (parseObject makes its own single pass). */
   private byName: Map<string, ElfSection> | undefined;
-  private relocationCache: Map<number, readonly ElfRelocation[]> | undefined;
+  /** The entries of each relocation section read so far, by the patched section's index. */
+  private readonly relocationCache: (readonly ElfRelocation[] | undefined)[] = [];
   private table: SymbolTable | undefined;
   private allSymbols: ElfSymbol[] | undefined;
   private bySection: Map<number, ElfSymbol[]> | undefined;
@@ -184,13 +185,7 @@ class ParsedElf implements ElfFile {
   relocationsFor(section: ElfSection): readonly ElfRelocation[] {
     const relSection = this.relocationSectionOf[section.index];
     if (relSection === undefined) return NO_RELOCATIONS;
-    const cache = (this.relocationCache ??= new Map());
-    let relocations = cache.get(section.index);
-    if (relocations === undefined) {
-      relocations = readRelocations(relSection, this.littleEndian, this.view);
-      cache.set(section.index, relocations);
-    }
-    return relocations;
+    return (this.relocationCache[section.index] ??= readRelocations(relSection, this.littleEndian, this.view));
   }
 
   private readSymbolTable(): SymbolTable {
