@@ -250,11 +250,9 @@ export class Btf {
    */
   pointeeOf(id: number): number {
     const pointer = this.resolveId(id);
-    if (pointer === 0) return -1;
     if (this.inBase(pointer)) return this.base!.pointeeOf(pointer);
-    const at = this.offsets[this.ownIndex(pointer)];
-    if (((this.records.getUint32(at + 4, this.littleEndian) >>> 24) & 0x1f) !== BtfKind.PTR) return -1;
-    return this.referredId(pointer, this.records.getUint32(at + 8, this.littleEndian));
+    const at = this.recordIfKind(pointer, BtfKind.PTR);
+    return at < 0 ? -1 : this.referredId(pointer, this.records.getUint32(at + 8, this.littleEndian));
   }
 
   /**
@@ -263,10 +261,9 @@ export class Btf {
    */
   resolvedArrayLengthOf(id: number): number {
     const array = this.resolveId(id);
-    if (array === 0) return -1;
     if (this.inBase(array)) return this.base!.resolvedArrayLengthOf(array);
-    const at = this.offsets[this.ownIndex(array)];
-    if (((this.records.getUint32(at + 4, this.littleEndian) >>> 24) & 0x1f) !== BtfKind.ARRAY) return -1;
+    const at = this.recordIfKind(array, BtfKind.ARRAY);
+    if (at < 0) return -1;
     // The element and index types must exist, as decoding checks.
     this.referredId(array, this.records.getUint32(at + 12, this.littleEndian));
     this.referredId(array, this.records.getUint32(at + 16, this.littleEndian));
@@ -315,6 +312,13 @@ export class Btf {
       pairs.push(view.getUint32(member, le), this.referredId(id, view.getUint32(member + 4, le)));
     }
     return pairs;
+  }
+
+  /** Where own record `id` is when its kind is `kind`; -1 for another kind or for void (0). */
+  private recordIfKind(id: number, kind: number): number {
+    if (id === 0) return -1;
+    const at = this.offsets[this.ownIndex(id)];
+    return ((this.records.getUint32(at + 4, this.littleEndian) >>> 24) & 0x1f) === kind ? at : -1;
   }
 
   /** Where an own record is, after checking that its kind is one of `kinds` (a bit per kind). */
