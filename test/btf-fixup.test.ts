@@ -1,13 +1,21 @@
 // fixupDatasecs (btf/fixup.ts): DATASEC sizes and variable offsets filled in from the ELF
 // facts, in place. The loader tests cover it on compiled objects; these cover each rule on a
-// built BTF, where every outcome is known in advance.
+// built BTF, where every outcome is known in advance; the last suite compares it with libbpf's
+// linker on every test object.
 
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { BtfBuilder, BtfVarLinkage } from "../btf/builder.js";
 import { fixupDatasecs } from "../btf/fixup.js";
 import { parseBtf, type Btf, type BtfType } from "../btf/index.js";
 import { BtfKind } from "../btf/kinds.js";
+import { parseElf } from "../elf/index.js";
+import { parseObject } from "../loader/spec.js";
 import { btfBlob } from "./helpers/btf-bytes.js";
+import { allObjects, bpftoolBtf, objectBytes } from "./helpers/objects.js";
 
 function datasec(btf: Btf, id: number): Extract<BtfType, { kind: "datasec" }> {
   const type = btf.type(id);
@@ -123,5 +131,55 @@ describe("fixupDatasecs", () => {
     fixupDatasecs(btf, { sectionIndex: () => -1, sectionSize: () => 20, symbolOffset });
     expect(datasec(btf, data)).toMatchObject({ size: 0, vars: [{ offset: 0 }, { offset: 0 }, { offset: 16 }] });
     expect(symbolOffset).not.toHaveBeenCalled();
+  });
+});
+
+// The oracle: libbpf's static linker (`bpftool gen object`) finalizes the BTF of the object it
+// writes, with the sizes and variable offsets of its data sections, as the loader must.
+describe("parseObject's DATASEC fixup against libbpf's linker", () => {
+  it("every DATASEC of every object bpftool links has libbpf's size and variables (name, offset, size)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsbpf-fixup-"));
+    try {
+      let compared = 0;
+      let linked = 0;
+      for (const object of allObjects()) {
+        let spec;
+        try {
+          spec = parseObject(objectBytes(object.path));
+        } catch {
+          continue; // objects meant to fail have their own tests
+        }
+        const btf = spec.btf;
+        if (btf === undefined) continue;
+        const output = join(dir, `${linked + compared}.o`);
+        try {
+          execFileSync("bpftool", ["gen", "object", output, object.path], { stdio: "pipe" });
+        } catch {
+          continue; // the linker refuses some objects (legacy maps sections, other byte orders)
+        }
+        linked++;
+        const theirs = bpftoolBtf(output);
+        const elfSections = new Set(parseElf(objectBytes(object.path)).sections.map((section) => section.name));
+        for (const type of theirs.values()) {
+          if (type.kind !== "DATASEC" || !elfSections.has(type.name)) continue;
+          const ours = btf.typeByName(type.name, "datasec");
+          if (ours === undefined || ours.kind !== "datasec") throw new Error(`${object.label}: no DATASEC ${type.name}`);
+          const describe = (name: (id: number) => string, vars: readonly { type: number; offset: number; size: number }[]) =>
+            vars.map((v) => `${name(v.type)}@${v.offset}+${v.size}`).sort();
+          expect([object.label, type.name, ours.size, describe((id) => btf.type(id).name, ours.vars)]).toEqual([
+            object.label,
+            type.name,
+            type.size,
+            describe((id) => theirs.get(id)!.name, (type.vars ?? []).map((v) => ({ type: v.type_id, offset: v.offset, size: v.size }))),
+          ]);
+          compared++;
+        }
+      }
+      // Here: 50 objects linked (fixtures, xdp-tools, cilium's little-endian ones), 114 DATASECs.
+      expect(linked).toBeGreaterThanOrEqual(45);
+      expect(compared).toBeGreaterThanOrEqual(100);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
