@@ -8,7 +8,7 @@ import { copyBytes } from "../common/slab.js";
 import { decodeAscii } from "../common/reader.js";
 import { parseBtf, parseBtfExt, extInfoForFunction, type Btf, type BtfExt } from "../btf/index.js";
 import { fixupDatasecs } from "../btf/fixup.js";
-import { EM_BPF, SectionFlags, SectionType, SymbolType, isExecutable, parseElf, type ElfFile, type ElfSection } from "../elf/index.js";
+import { EM_BPF, SectionFlags, SectionType, SymbolBinding, SymbolType, isExecutable, parseElf, type ElfFile, type ElfSection } from "../elf/index.js";
 import { readBtfMaps } from "../maps/btf-maps.js";
 import { readMapInitialValues } from "../maps/btf-map-values.js";
 import { readLegacyMaps } from "../maps/legacy-maps.js";
@@ -306,8 +306,11 @@ function originalFile(bytes: Uint8Array, btfSection: ElfSection | undefined, ove
 const SCAN_LIMIT = 32;
 
 /**
- * Where each variable's symbol is: the STT_OBJECT symbols of allocated, non-code sections
- * (not the code's jump labels), found on the first question. An object has a few of them,
+ * Where each global variable's symbol is: the STT_OBJECT symbols of allocated, non-code
+ * sections with STB_GLOBAL or STB_WEAK binding, found on the first question. (The fixup asks
+ * only about BTF_VAR_GLOBAL_ALLOCATED variables; a static one of the same name, which objects
+ * linked from several files can hold, has a local symbol elsewhere in the section and must not
+ * answer for it: libbpf's rule too.) An object has a few of them,
  * so a question compares the name's bytes in the two string tables, without making strings;
  * an object with more than SCAN_LIMIT gets a map by name.
  */
@@ -347,7 +350,7 @@ class VariableSymbols {
     const table = elf.symbolTable;
     const found: number[] = [];
     for (let index = 1; index < table.count; index++) {
-      if (table.type(index) !== SymbolType.OBJECT) continue;
+      if (table.type(index) !== SymbolType.OBJECT || table.binding(index) === SymbolBinding.LOCAL) continue;
       const sectionIndex = table.sectionIndex(index);
       const section = elf.sections[sectionIndex];
       if (section === undefined || (section.flags & SectionFlags.ALLOC) === 0 || isExecutable(section)) continue;
