@@ -10,6 +10,7 @@
 // each VAR names its struct, each member's type gives one attribute.
 
 import { SpecError } from "../common/errors.js";
+import { MapType, mapTypeName } from "../common/uapi.js";
 import { BtfKind, type Btf } from "../btf/index.js";
 import { KIND_NAMES } from "../btf/kinds.js";
 import { emptyMapSpec, type MapPinning, type MapSpec } from "./spec.js";
@@ -50,8 +51,12 @@ function readMapDefinition(btf: Btf, name: string, typeId: number, section: stri
   const members = btf.membersOf(definition);
   for (let m = 0; m < members.length; m += 2) {
     const attribute = btf.string(members[m]);
-    // The kernel refuses maps of maps of maps, and a definition naming itself would never end.
-    if (inner && attribute === "values") throw new SpecError("an inner map cannot itself declare values (maps of maps nest only once)", { part: name });
+    if (attribute === "values") {
+      // The kernel refuses maps of maps of maps, and a definition naming itself would never end.
+      if (inner) throw new SpecError("an inner map cannot itself declare values (maps of maps nest only once)", { part: name });
+      // `values` is a flexible array: C puts it last, and libbpf refuses it anywhere else.
+      if (m + 2 !== members.length) throw new SpecError('"values" must be the last member of the definition (__array(values, ...) is a flexible array)', { part: name });
+    }
     readAttribute(btf, spec, attribute, members[m + 1]);
   }
   return spec;
@@ -132,13 +137,26 @@ function readInnerMap(btf: Btf, spec: MapSpec, type: number): MapSpec | undefine
   const element = btf.resolve(array.type);
   if (element.kind !== "ptr") throw new SpecError(`"values" must be an array of pointers, found an array of ${element.kind}`, { part: spec.name });
   const target = btf.resolve(element.type);
+  // Only a prog array (values: programs) and a map of maps (values: maps) have initial values
+  // to declare; `type` comes before `values`, which is last.
+  const isProgArray = spec.type === MapType.PROG_ARRAY;
+  const isMapOfMaps = spec.type === MapType.ARRAY_OF_MAPS || spec.type === MapType.HASH_OF_MAPS;
+  if (!isProgArray && !isMapOfMaps) {
+    throw new SpecError(`"values" is for prog arrays and maps of maps, not a ${mapTypeName(spec.type)} map`, { part: spec.name });
+  }
+  if (isProgArray !== (target.kind === "func_proto")) {
+    throw new SpecError(
+      isProgArray ? `a prog array's "values" must point to a function prototype, found ${target.kind}` : `a map of maps' "values" must point to the inner map's definition struct, found ${target.kind}`,
+      { part: spec.name },
+    );
+  }
   if (target.kind === "func_proto") {
     // Prog array: the values are program fds, 4 bytes each.
     spec.valueSize = checkSize(spec, "value", spec.valueSize, 4);
     return undefined;
   }
   if (target.kind !== "struct") {
-    throw new SpecError(`"values" must point to a map definition struct or a function, found ${target.kind}`, { part: spec.name });
+    throw new SpecError(`a map of maps' "values" must point to the inner map's definition struct, found ${target.kind}`, { part: spec.name });
   }
   // Inner maps get the outer map's name with a suffix, as libbpf names them.
   const inner = readMapDefinition(btf, `${spec.name}.inner`, target.id, spec.section, true);

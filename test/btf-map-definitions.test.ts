@@ -107,6 +107,36 @@ describe("BTF map definitions", () => {
     expect(memberOfNothing).toMatch(new RegExp(`^BTF: type \\[${struct}\\]: refers to type 999`));
   });
 
+  it("takes __array(values, ...) only on prog arrays and maps of maps, as the definition's last member (libbpf's rules)", () => {
+    const proto = (b: BtfBuilder, int: number) => b.addFuncProto(int, []);
+    const innerStruct = (b: BtfBuilder, int: number) => b.addStruct("inner", 16, [uint(b, int, "type", MapType.ARRAY), uint(b, int, "max_entries", 1)].map((m, i) => ({ ...m, bitOffset: i * 64 })));
+    // `T *values[]`: an array of no elements of pointers to T.
+    const values = (b: BtfBuilder, int: number, target: number) => ({ name: "values", type: b.addArray(b.addPtr(target), int, 0) });
+    const read = (members: (b: BtfBuilder, int: number) => { name: string; type: number }[]) => readBtfMaps(mapBtf(members))[0];
+
+    expect(read((b, int) => [uint(b, int, "type", MapType.PROG_ARRAY), uint(b, int, "max_entries", 4), values(b, int, proto(b, int))])).toMatchObject({
+      type: MapType.PROG_ARRAY, valueSize: 4, innerMap: undefined,
+    });
+    expect(read((b, int) => [uint(b, int, "type", MapType.HASH_OF_MAPS), uint(b, int, "max_entries", 4), values(b, int, innerStruct(b, int))])).toMatchObject({
+      type: MapType.HASH_OF_MAPS, valueSize: 4, innerMap: { name: "stats.inner", type: MapType.ARRAY, maxEntries: 1 },
+    });
+    expect(() => read((b, int) => [uint(b, int, "type", MapType.HASH), values(b, int, innerStruct(b, int))])).toThrow(
+      /"values" is for prog arrays and maps of maps, not a hash map/,
+    );
+    expect(() => read((b, int) => [uint(b, int, "type", MapType.PROG_ARRAY), values(b, int, innerStruct(b, int))])).toThrow(
+      /a prog array's "values" must point to a function prototype, found struct/,
+    );
+    expect(() => read((b, int) => [uint(b, int, "type", MapType.ARRAY_OF_MAPS), values(b, int, proto(b, int))])).toThrow(
+      /a map of maps' "values" must point to the inner map's definition struct, found func_proto/,
+    );
+    expect(() => read((b, int) => [uint(b, int, "type", MapType.ARRAY_OF_MAPS), values(b, int, int)])).toThrow(
+      /a map of maps' "values" must point to the inner map's definition struct, found int/,
+    );
+    expect(() => read((b, int) => [uint(b, int, "type", MapType.ARRAY_OF_MAPS), values(b, int, innerStruct(b, int)), uint(b, int, "max_entries", 4)])).toThrow(
+      /"values" must be the last member of the definition/,
+    );
+  });
+
   it("refuses a map variable whose type is not a struct", () => {
     const b = new BtfBuilder();
     const int = b.addInt("int", 4);
