@@ -34,7 +34,9 @@ export function readMapInitialValues(elf: ElfFile, section: ElfSection, btf: Btf
     if (!Number.isInteger(index) || index < 0 || index >= spec.maxEntries) {
       throw new SpecError(`only the values array can be initialized, and only within max_entries ${spec.maxEntries}`, { part });
     }
-    (spec.initialValues ??= []).push(initialValue(elf, target, index, part));
+    if (relocation.offset + POINTER_SIZE > data.length) throw new SpecError(`relocation at byte ${relocation.offset} of ${section.name} runs past its end`, { part });
+    const named = target.type === SymbolType.SECTION ? symbolAtAddend(elf, section, relocation.offset, target, index, part) : target;
+    (spec.initialValues ??= []).push(initialValue(elf, named, index, part));
     for (let i = 0; i < POINTER_SIZE; i++) relocated.add(relocation.offset + i);
   }
   // libbpf and cilium/ebpf load no other initial data for BTF maps; a non-zero byte would be lost.
@@ -52,6 +54,24 @@ function isAllZero(bytes: Uint8Array): boolean {
   let any = 0;
   for (let i = 0; i < bytes.length; i++) any |= bytes[i];
   return any === 0;
+}
+
+/**
+ * The function or map a relocation against a section symbol points to. Clang names a static
+ * function that way (`[1] = &tail_1` with tail_1 static): the symbol is its section's, and the
+ * 8 bytes being relocated hold the addend, the target's offset in that section (REL keeps
+ * addends in the data).
+ */
+function symbolAtAddend(elf: ElfFile, maps: ElfSection, at: number, sectionSymbol: ElfSymbol, index: number, part: string): ElfSymbol {
+  const addend = elf.view.getBigUint64(maps.offset + at, elf.littleEndian);
+  const offset = sectionSymbol.value + Number(addend);
+  const section = elf.sections[sectionSymbol.sectionIndex];
+  const wanted = section !== undefined && isExecutable(section) ? SymbolType.FUNC : SymbolType.OBJECT;
+  const found = elf.symbolsIn(sectionSymbol.sectionIndex).find((symbol) => symbol.type === wanted && symbol.value === offset && symbol.name !== "");
+  if (found === undefined) {
+    throw new SpecError(`values[${index}] points to byte ${addend} of ${section?.name ?? `section ${sectionSymbol.sectionIndex}`}, where no function or map starts`, { part });
+  }
+  return found;
 }
 
 function initialValue(elf: ElfFile, target: ElfSymbol, index: number, part: string): MapInitialValue {

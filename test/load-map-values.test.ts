@@ -1,14 +1,72 @@
 // Statically initialized prog arrays and maps of maps: the C initializers become fds.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { load, loadObject, parseObject, SpecError } from "../index.js";
-import { readProg } from "./helpers/progs.js";
+import { CLANG, REPO_ROOT, bpfCompileArgs, readProg } from "./helpers/progs.js";
 import { skipWithoutRoot } from "./helpers/netns.js";
 import { fdLeaks } from "./helpers/fds.js";
 
 // Any 64-byte frame will do: the programs under test do not look at the packet.
 const FRAME = new Uint8Array(64).fill(0xab);
 
+/**
+ * Static tail programs and static inner maps as initial values. Clang names a static
+ * function by its section's symbol (the function's offset sits in the relocated bytes), a
+ * static map by its own local symbol.
+ */
+const STATIC_TARGETS = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+SEC("xdp") static int tail_0(struct xdp_md *ctx) { return XDP_PASS; }
+SEC("xdp") static int tail_1(struct xdp_md *ctx) { return XDP_DROP; }
+struct inner { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u32); };
+static struct inner in0 SEC(".maps"), in1 SEC(".maps");
+struct {
+  __uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+  __uint(max_entries, 4);
+  __uint(key_size, 4);
+  __array(values, int (void *));
+} jt SEC(".maps") = { .values = { [1] = (void *)&tail_1, [3] = (void *)&tail_0 } };
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+  __uint(max_entries, 3);
+  __type(key, __u32);
+  __array(values, struct inner);
+} outer SEC(".maps") = { .values = { [0] = &in1, [2] = &in0 } };
+SEC("xdp") int main_prog(struct xdp_md *ctx) {
+  bpf_tail_call(ctx, &jt, 1);
+  return bpf_map_lookup_elem(&outer, &(__u32){0}) ? XDP_PASS : XDP_ABORTED;
+}
+char LICENSE[] SEC("license") = "GPL";
+`;
+
+/** STATIC_TARGETS compiled with the test suite's clang. */
+function staticTargets(): Uint8Array {
+  const dir = mkdtempSync(join(tmpdir(), "tsbpf-values-"));
+  try {
+    writeFileSync(join(dir, "static_targets.bpf.c"), STATIC_TARGETS);
+    execFileSync(CLANG, bpfCompileArgs(join(dir, "static_targets.bpf.c"), join(dir, "static_targets.o")), { cwd: REPO_ROOT, stdio: "pipe" });
+    return readFileSync(join(dir, "static_targets.o"));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe("static map initial values in the spec", () => {
+  it("names static programs (relocated through their section's symbol) and static maps", () => {
+    const spec = parseObject(staticTargets());
+    expect(spec.maps.get("jt")!.initialValues).toEqual([
+      { index: 1, kind: "program", name: "tail_1" },
+      { index: 3, kind: "program", name: "tail_0" },
+    ]);
+    expect(spec.maps.get("outer")!.initialValues).toEqual([
+      { index: 0, kind: "map", name: "in1" },
+      { index: 2, kind: "map", name: "in0" },
+    ]);
+  });
+
   it("records the slot and target of each initializer", () => {
     const spec = parseObject(readProg("map_values"));
     expect(spec.maps.get("jump_table")!.initialValues).toEqual([{ index: 1, kind: "program", name: "xdp_tail" }]);
@@ -28,6 +86,18 @@ describe.skipIf(skipWithoutRoot)("static map initial values in the kernel", () =
     expect(obj.map("jump_table").lookup(1)).toBe(obj.program("xdp_tail").info().id);
     expect(obj.map("jump_table").lookup(0)).toBeUndefined();
     expect(obj.map("outer").lookup(0)).toBe(obj.map("inner").info().id);
+  });
+
+  it("fills slots with static programs and static inner maps", () => {
+    using obj = loadObject(staticTargets());
+    expect([obj.map("jt").lookup(1), obj.map("jt").lookup(3), obj.map("jt").lookup(0)]).toEqual([
+      obj.program("tail_1").info().id,
+      obj.program("tail_0").info().id,
+      undefined,
+    ]);
+    expect([obj.map("outer").lookup(0), obj.map("outer").lookup(2)]).toEqual([obj.map("in1").info().id, obj.map("in0").info().id]);
+    // The tail call lands in tail_1, which drops.
+    expect(obj.program("main_prog").testRun(FRAME).action).toBe("DROP");
   });
 
   it("refuses to leave a slot empty because its program was not selected, and leaks nothing", () => {
