@@ -56,11 +56,7 @@ export function fixupDatasecs(btf: Btf, facts: DataSectionFacts, overwritten?: n
   if (btf.base !== undefined) throw new BtfError("DATASEC fixup applies to an object's own BTF, not to split BTF");
   // Name offsets were checked against this section when the types were indexed.
   const strings = btf.strings.bytes;
-  // Every write goes through here; `at` is relative to the type records, like btf.offsets.
-  const write = (at: number, value: number): void => {
-    if (overwritten !== undefined) overwritten.push(btf.types.base + at, view.getUint32(at, le));
-    view.setUint32(at, value, le);
-  };
+  const write = recordWriter(btf, overwritten);
   for (let i = 1; i < offsets.length; i++) {
     const record = offsets[i];
     const info = view.getUint32(record + 4, le);
@@ -98,6 +94,46 @@ export function fixupDatasecs(btf: Btf, facts: DataSectionFacts, overwritten?: n
     if (changed || !sorted) btf.reread(btf.firstTypeId + i - 1);
   }
   return datasecs;
+}
+
+/** BTF_FUNC_STATIC and BTF_FUNC_GLOBAL: a FUNC record's linkage, kept in its vlen bits. */
+const BTF_FUNC_STATIC = 0;
+const BTF_FUNC_GLOBAL = 1;
+
+/**
+ * Gives every global BTF FUNC named one of `names` static linkage. A global function with
+ * hidden or internal visibility (`__hidden`) can be called from no other object, so, as
+ * libbpf does, the verifier may check it as a static function: in the context of each call,
+ * knowing what its pointer arguments point to, instead of from its declared types alone
+ * (which refuses, for one, dereferencing an `int *` argument that could be NULL).
+ * `overwritten` journals the writes as fixupDatasecs does.
+ */
+export function markFunctionsStatic(btf: Btf, names: readonly string[], overwritten?: number[]): void {
+  if (btf.base !== undefined) throw new BtfError("FUNC linkage fixup applies to an object's own BTF, not to split BTF");
+  const write = recordWriter(btf, overwritten);
+  for (const name of names) {
+    for (const id of btf.idsByName(name)) {
+      if (btf.kindOf(id) !== BtfKind.FUNC) continue;
+      const info = btf.records.getUint32(btf.offsets[id] + 4, btf.littleEndian);
+      if ((info & 0xffff) !== BTF_FUNC_GLOBAL) continue;
+      write(btf.offsets[id] + 4, ((info & ~0xffff) | BTF_FUNC_STATIC) >>> 0);
+      btf.reread(id);
+    }
+  }
+}
+
+/**
+ * Writes a word of the type records (`at` relative to them, like btf.offsets), journaling
+ * the word it replaces into `overwritten` first, when given: pairs (byte offset in btf.bytes,
+ * previous value).
+ */
+function recordWriter(btf: Btf, overwritten: number[] | undefined): (at: number, value: number) => void {
+  const view = btf.records;
+  const le = btf.littleEndian;
+  return (at, value) => {
+    if (overwritten !== undefined) overwritten.push(btf.types.base + at, view.getUint32(at, le));
+    view.setUint32(at, value, le);
+  };
 }
 
 /** Whether the NUL-terminated bytes at `start` spell the ASCII `text`. */

@@ -79,6 +79,11 @@ export class SymbolTable {
     return this.view.getUint8(this.base + index * SYMBOL_SIZE + 4) & 0xf;
   }
 
+  /** STV_* (st_other's low two bits). */
+  visibility(index: number): number {
+    return this.view.getUint8(this.base + index * SYMBOL_SIZE + 5) & 0x3;
+  }
+
   /** st_shndx, through SHT_SYMTAB_SHNDX when it says SHN_XINDEX. */
   sectionIndex(index: number): number {
     const sectionIndex = this.view.getUint16(this.base + index * SYMBOL_SIZE + 6, this.littleEndian);
@@ -125,7 +130,7 @@ export class SymbolTable {
         name: this.name(index),
         binding: this.binding(index),
         type: this.type(index),
-        visibility: this.view.getUint8(this.base + index * SYMBOL_SIZE + 5) & 0x3,
+        visibility: this.visibility(index),
         sectionIndex: this.sectionIndex(index),
         value: this.value(index),
         size: this.size(index),

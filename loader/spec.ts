@@ -7,8 +7,10 @@ import { SpecError } from "../common/errors.js";
 import { copyBytes } from "../common/slab.js";
 import { decodeAscii } from "../common/reader.js";
 import { parseBtf, parseBtfExt, extInfoForFunction, type Btf, type BtfExt } from "../btf/index.js";
-import { fixupDatasecs } from "../btf/fixup.js";
-import { EM_BPF, SectionFlags, SectionType, SymbolBinding, SymbolType, isExecutable, parseElf, type ElfFile, type ElfSection } from "../elf/index.js";
+import { fixupDatasecs, markFunctionsStatic } from "../btf/fixup.js";
+import {
+  EM_BPF, SectionFlags, SectionType, SymbolBinding, SymbolType, SymbolVisibility, isExecutable, parseElf, type ElfFile, type ElfSection,
+} from "../elf/index.js";
 import { readBtfMaps } from "../maps/btf-maps.js";
 import { readMapInitialValues } from "../maps/btf-map-values.js";
 import { readLegacyMaps } from "../maps/legacy-maps.js";
@@ -274,16 +276,19 @@ interface ObjectBtf {
  */
 function objectBtf(elf: ElfFile, section: ElfSection, allocated: readonly ElfSection[], overwritten: number[]): ObjectBtf {
   const btf = parseBtf(section.data);
-  const variables = new VariableSymbols(elf);
+  const symbols = new FixupSymbols(elf);
   const datasecs = fixupDatasecs(
     btf,
     {
       sectionIndex: (strings, nameStart) => allocated.find((candidate) => candidate.nameEqualsBytes(strings, nameStart))?.index ?? -1,
       sectionSize: (index) => elf.sections[index].size,
-      symbolOffset: (index, strings, nameStart) => variables.offset(index, strings, nameStart),
+      symbolOffset: (index, strings, nameStart) => symbols.variableOffset(index, strings, nameStart),
     },
     overwritten,
   );
+  // Hidden global subprograms can be called from no other object: libbpf gives their BTF
+  // FUNCs static linkage, so that the verifier checks them in their callers' context.
+  if (symbols.hiddenSubprograms.length > 0) markFunctionsStatic(btf, symbols.hiddenSubprograms, overwritten);
   return { btf, datasecs };
 }
 
@@ -306,29 +311,50 @@ function originalFile(bytes: Uint8Array, btfSection: ElfSection | undefined, ove
 const SCAN_LIMIT = 32;
 
 /**
- * Where each global variable's symbol is: the STT_OBJECT symbols of allocated, non-code
- * sections with STB_GLOBAL or STB_WEAK binding, found on the first question. (The fixup asks
- * only about BTF_VAR_GLOBAL_ALLOCATED variables; a static one of the same name, which objects
- * linked from several files can hold, has a local symbol elsewhere in the section and must not
- * answer for it: libbpf's rule too.) An object has a few of them,
- * so a question compares the name's bytes in the two string tables, without making strings;
- * an object with more than SCAN_LIMIT gets a map by name.
+ * The symbols the BTF fixups ask about, found in one pass over the symbol table:
+ * - global variables: STT_OBJECT symbols with STB_GLOBAL or STB_WEAK binding in allocated,
+ *   non-code sections. The DATASEC fixup asks where each BTF_VAR_GLOBAL_ALLOCATED variable
+ *   is; a static variable of the same name (objects linked from several files hold such
+ *   pairs) has a local symbol elsewhere in the section and must not answer for it, as libbpf
+ *   also rules. An object has a few, so a question compares the name's bytes in the two
+ *   string tables in place; one with more than SCAN_LIMIT gets a map by name.
+ * - hidden subprograms: global STT_FUNC symbols of .text with STV_HIDDEN or STV_INTERNAL
+ *   visibility (`__hidden`).
  */
-class VariableSymbols {
-  /** Symbol indices of the candidates, and the section each is defined in. */
-  #candidates: number[] | undefined;
-  #sections: number[] = [];
+class FixupSymbols {
+  /** Symbol indices of the variable candidates, and the section each is defined in. */
+  readonly #candidates: number[] = [];
+  readonly #sections: number[] = [];
   #byName: Map<string, number[]> | undefined;
+  readonly hiddenSubprograms: string[] = [];
 
-  constructor(private readonly elf: ElfFile) {}
+  constructor(private readonly elf: ElfFile) {
+    const table = elf.symbolTable;
+    for (let index = 1; index < table.count; index++) {
+      const type = table.type(index);
+      if ((type !== SymbolType.OBJECT && type !== SymbolType.FUNC) || table.binding(index) === SymbolBinding.LOCAL) continue;
+      const sectionIndex = table.sectionIndex(index);
+      const section = elf.sections[sectionIndex];
+      if (section === undefined) continue;
+      if (type === SymbolType.FUNC) {
+        const visibility = table.visibility(index);
+        if ((visibility === SymbolVisibility.HIDDEN || visibility === SymbolVisibility.INTERNAL) && section.name === ".text") {
+          this.hiddenSubprograms.push(table.name(index));
+        }
+      } else if ((section.flags & SectionFlags.ALLOC) !== 0 && !isExecutable(section)) {
+        this.#candidates.push(index);
+        this.#sections.push(sectionIndex);
+      }
+    }
+  }
 
   /**
-   * Value (offset in the section) of the first symbol in section `sectionIndex` named by the
-   * NUL-terminated bytes at `nameStart` in `strings`.
+   * Value (offset in the section) of the global variable's symbol in section `sectionIndex`
+   * named by the NUL-terminated bytes at `nameStart` in `strings`.
    */
-  offset(sectionIndex: number, strings: Uint8Array, nameStart: number): number | undefined {
+  variableOffset(sectionIndex: number, strings: Uint8Array, nameStart: number): number | undefined {
     const table = this.elf.symbolTable;
-    const candidates = (this.#candidates ??= this.#findCandidates());
+    const candidates = this.#candidates;
     if (candidates.length <= SCAN_LIMIT) {
       const sections = this.#sections;
       for (let i = 0; i < candidates.length; i++) {
@@ -343,21 +369,6 @@ class VariableSymbols {
       if (table.sectionIndex(index) === sectionIndex && table.nameEqualsBytes(index, strings, nameStart)) return table.value(index);
     }
     return undefined;
-  }
-
-  #findCandidates(): number[] {
-    const { elf } = this;
-    const table = elf.symbolTable;
-    const found: number[] = [];
-    for (let index = 1; index < table.count; index++) {
-      if (table.type(index) !== SymbolType.OBJECT || table.binding(index) === SymbolBinding.LOCAL) continue;
-      const sectionIndex = table.sectionIndex(index);
-      const section = elf.sections[sectionIndex];
-      if (section === undefined || (section.flags & SectionFlags.ALLOC) === 0 || isExecutable(section)) continue;
-      found.push(index);
-      this.#sections.push(sectionIndex);
-    }
-    return found;
   }
 
   #nameMap(candidates: readonly number[]): Map<string, number[]> {

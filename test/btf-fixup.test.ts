@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
-import { BtfBuilder, BtfVarLinkage } from "../btf/builder.js";
-import { fixupDatasecs } from "../btf/fixup.js";
+import { BtfBuilder, BtfFuncLinkage, BtfVarLinkage } from "../btf/builder.js";
+import { fixupDatasecs, markFunctionsStatic } from "../btf/fixup.js";
 import { parseBtf, type Btf, type BtfType } from "../btf/index.js";
 import { BtfKind } from "../btf/kinds.js";
 import { parseElf } from "../elf/index.js";
@@ -132,6 +132,30 @@ describe("fixupDatasecs", () => {
     fixupDatasecs(btf, { sectionIndex: () => -1, sectionSize: () => 20, symbolOffset });
     expect(datasec(btf, data)).toMatchObject({ size: 0, vars: [{ offset: 0 }, { offset: 0 }, { offset: 16 }] });
     expect(symbolOffset).not.toHaveBeenCalled();
+  });
+});
+
+describe("markFunctionsStatic", () => {
+  it("makes the global FUNCs of the given names static, journals the writes, and leaves other FUNCs alone", () => {
+    const b = new BtfBuilder();
+    const int = b.addInt("int", 4, { signed: true });
+    const proto = b.addFuncProto(int, []);
+    const helper = b.addFunc("helper", proto, BtfFuncLinkage.GLOBAL);
+    const other = b.addFunc("other", proto, BtfFuncLinkage.GLOBAL);
+    const extern = b.addFunc("kfunc", proto, BtfFuncLinkage.EXTERN);
+    const bytes = b.build();
+    const own = bytes.slice();
+    const btf = parseBtf(own);
+    expect(btf.type(helper)).toMatchObject({ linkage: BtfFuncLinkage.GLOBAL }); // decoded first: reread after
+    const overwritten: number[] = [];
+    markFunctionsStatic(btf, ["helper", "kfunc", "missing"], overwritten);
+    expect([btf.type(helper), btf.type(other), btf.type(extern)].map((t) => (t.kind === "func" ? t.linkage : -1))).toEqual([
+      BtfFuncLinkage.STATIC, BtfFuncLinkage.GLOBAL, BtfFuncLinkage.EXTERN,
+    ]);
+    expect(overwritten.length).toBe(2);
+    const view = new DataView(own.buffer, own.byteOffset, own.byteLength);
+    view.setUint32(overwritten[0], overwritten[1], true);
+    expect(own).toEqual(bytes);
   });
 });
 

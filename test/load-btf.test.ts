@@ -1,17 +1,58 @@
 // The object's BTF in the kernel: maps with key/value types, programs with func_info and
 // line_info, and loading without BTF (with a warning) when the kernel refuses it.
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { loadObject, parseObject, parseBtf, load } from "../index.js";
 import { BtfBuilder } from "../btf/index.js";
-import { readProg, DEMO_OBJECT, REPO_ROOT } from "./helpers/progs.js";
+import { CLANG, bpfCompileArgs, readProg, DEMO_OBJECT, REPO_ROOT } from "./helpers/progs.js";
 import { skipWithoutRoot } from "./helpers/netns.js";
 import { join } from "node:path";
 
 const bpftool = (...args: string[]) => execFileSync("bpftool", args, { encoding: "utf8" });
 
+/**
+ * A `__hidden` global subprogram that dereferences a pointer argument: checked as a global
+ * function (from its declared types alone) the pointer may be NULL and the verifier refuses;
+ * checked as static (in its caller's context, where it points to the stack) it loads.
+ */
+const HIDDEN_SUBPROGRAM = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+__attribute__((visibility("hidden"))) __noinline int helper(struct xdp_md *ctx, int *p) { return *p + ctx->ingress_ifindex; }
+SEC("xdp") int prog(struct xdp_md *ctx) { int v = 3; return helper(ctx, &v) & 1; }
+char LICENSE[] SEC("license") = "GPL";
+`;
+
+function hiddenSubprogram(): Uint8Array {
+  const dir = mkdtempSync(join(tmpdir(), "tsbpf-hidden-"));
+  try {
+    writeFileSync(join(dir, "hidden.bpf.c"), HIDDEN_SUBPROGRAM);
+    execFileSync(CLANG, bpfCompileArgs(join(dir, "hidden.bpf.c"), join(dir, "hidden.o")), { cwd: REPO_ROOT, stdio: "pipe" });
+    return readFileSync(join(dir, "hidden.o"));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe("hidden global subprograms", () => {
+  it("get static BTF linkage, as libbpf gives them; the file's bytes (sha1) stay as they were", () => {
+    const bytes = hiddenSubprogram();
+    const spec = parseObject(bytes);
+    expect(spec.btf!.typeByName("helper", "func")).toMatchObject({ kind: "func", linkage: 0 /* BTF_FUNC_STATIC */ });
+    expect(spec.btf!.typeByName("prog", "func")).toMatchObject({ kind: "func", linkage: 1 /* BTF_FUNC_GLOBAL */ });
+    expect(spec.subprograms.get("helper")!.linkage).toBe("global");
+    expect(spec.sha1).toBe(createHash("sha1").update(bytes).digest("hex"));
+  });
+});
+
 describe.skipIf(skipWithoutRoot)("object BTF in the kernel", () => {
+  it("a hidden global subprogram is verified as static: in its caller's context", () => {
+    using obj = loadObject(hiddenSubprogram());
+    expect(obj.program("prog").info().nrFuncInfo).toBe(2);
+  });
+
   it("programs carry func_info and line_info: bpftool shows their source lines", () => {
     using obj = loadObject(readProg("subprog"));
     const info = obj.program("tc_global_call").info();
