@@ -177,6 +177,14 @@ function selectPrograms(spec: ObjectSpec, names: readonly string[] | undefined):
         { part: program.name },
       );
     }
+    if (program.type === ProgramType.STRUCT_OPS) {
+      throw new SpecError(
+        `section "${program.section}" makes a struct_ops program, which the kernel loads only for a member of a kernel struct ` +
+          "(attach_btf_id, expected_attach_type: the member's index) that a struct_ops map in .struct_ops names; tsbpf does not " +
+          "create struct_ops maps yet: leave it out with { programs: [...] }",
+        { part: program.name },
+      );
+    }
     if (program.type === ProgramType.UNSPEC) {
       throw new SpecError(
         `section "${program.section}" does not say what kind of program this is; set spec.programs.get("${program.name}").type before loading`,
