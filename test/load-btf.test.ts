@@ -1,13 +1,12 @@
 // The object's BTF in the kernel: maps with key/value types, programs with func_info and
 // line_info, and loading without BTF (with a warning) when the kernel refuses it.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { loadObject, parseObject, parseBtf, load } from "../index.js";
 import { BtfBuilder } from "../btf/index.js";
-import { CLANG, bpfCompileArgs, readProg, DEMO_OBJECT, REPO_ROOT } from "./helpers/progs.js";
+import { compileSources, readProg, DEMO_OBJECT, REPO_ROOT } from "./helpers/progs.js";
 import { skipWithoutRoot } from "./helpers/netns.js";
 import { join } from "node:path";
 
@@ -26,14 +25,7 @@ char LICENSE[] SEC("license") = "GPL";
 `;
 
 function hiddenSubprogram(): Uint8Array {
-  const dir = mkdtempSync(join(tmpdir(), "tsbpf-hidden-"));
-  try {
-    writeFileSync(join(dir, "hidden.bpf.c"), HIDDEN_SUBPROGRAM);
-    execFileSync(CLANG, bpfCompileArgs(join(dir, "hidden.bpf.c"), join(dir, "hidden.o")), { cwd: REPO_ROOT, stdio: "pipe" });
-    return readFileSync(join(dir, "hidden.o"));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return compileSources({ "hidden.bpf.c": HIDDEN_SUBPROGRAM })["hidden.bpf.o"];
 }
 
 describe("hidden global subprograms", () => {

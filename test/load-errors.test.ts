@@ -6,8 +6,7 @@
 // The XDP cases run inside a network namespace of our own (NetnsPair), so that even the
 // interface lookups happen where nothing but our veth exists.
 
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -29,7 +28,7 @@ import {
 import { BtfBuilder } from "../btf/index.js";
 import { fdLeaks, type FdCheck } from "./helpers/fds.js";
 import { NetnsPair, skipWithoutRoot } from "./helpers/netns.js";
-import { CLANG, REPO_ROOT, bpfCompileArgs, readProg } from "./helpers/progs.js";
+import { compileSources, readProg } from "./helpers/progs.js";
 
 /** Asserts that `check` failed with an error of `type`, opened and closed nothing; returns the error. */
 function failedCleanly<E>(check: FdCheck<unknown>, type: abstract new (...args: never[]) => E): E {
@@ -74,17 +73,10 @@ describe.skipIf(skipWithoutRoot)("load and attach errors: clear messages, no lea
 
   describe("programs tsbpf cannot load yet", () => {
     it("a struct_ops program is refused before any syscall, saying why and how to leave it out", () => {
-      const dir = mkdtempSync(join(tmpdir(), "tsbpf-struct-ops-"));
-      try {
-        const source = join(dir, "struct_ops.bpf.c");
-        writeFileSync(source, '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC("struct_ops/init") int init(void *ctx) { return 0; }\nchar LICENSE[] SEC("license") = "GPL";\n');
-        execFileSync(CLANG, bpfCompileArgs(source, join(dir, "struct_ops.o")), { cwd: REPO_ROOT, stdio: "pipe" });
-        const bytes = readFileSync(join(dir, "struct_ops.o"));
-        const error = failedCleanly(fdLeaks(() => loadObject(bytes)), SpecError);
-        expect(error.message).toMatch(/section "struct_ops\/init" makes a struct_ops program.*tsbpf does not create struct_ops maps yet: leave it out/);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      const source = '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC("struct_ops/init") int init(void *ctx) { return 0; }\nchar LICENSE[] SEC("license") = "GPL";\n';
+      const bytes = compileSources({ "struct_ops.bpf.c": source })["struct_ops.bpf.o"];
+      const error = failedCleanly(fdLeaks(() => loadObject(bytes)), SpecError);
+      expect(error.message).toMatch(/section "struct_ops\/init" makes a struct_ops program.*tsbpf does not create struct_ops maps yet: leave it out/);
     });
   });
 

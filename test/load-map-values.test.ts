@@ -1,11 +1,7 @@
 // Statically initialized prog arrays and maps of maps: the C initializers become fds.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { load, loadObject, parseObject, SpecError } from "../index.js";
-import { CLANG, REPO_ROOT, bpfCompileArgs, readProg } from "./helpers/progs.js";
+import { compileSources, readProg } from "./helpers/progs.js";
 import { skipWithoutRoot } from "./helpers/netns.js";
 import { fdLeaks } from "./helpers/fds.js";
 
@@ -44,14 +40,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 /** STATIC_TARGETS compiled with the test suite's clang. */
 function staticTargets(): Uint8Array {
-  const dir = mkdtempSync(join(tmpdir(), "tsbpf-values-"));
-  try {
-    writeFileSync(join(dir, "static_targets.bpf.c"), STATIC_TARGETS);
-    execFileSync(CLANG, bpfCompileArgs(join(dir, "static_targets.bpf.c"), join(dir, "static_targets.o")), { cwd: REPO_ROOT, stdio: "pipe" });
-    return readFileSync(join(dir, "static_targets.o"));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return compileSources({ "static_targets.bpf.c": STATIC_TARGETS })["static_targets.bpf.o"];
 }
 
 describe("static map initial values in the spec", () => {

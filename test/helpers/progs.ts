@@ -15,8 +15,8 @@
 
 import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { machine } from "node:os";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { machine, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -58,6 +58,32 @@ export async function compileBpf(source: string, output: string): Promise<void> 
   } catch (cause) {
     const stderr = (cause as { stderr?: string }).stderr ?? String(cause);
     throw new Error(`clang failed to compile ${source}:\n${stderr}`, { cause });
+  }
+}
+
+/**
+ * Compiles BPF C sources written by a test (file name -> text) in a directory of their own and
+ * returns each object's bytes, by the source's name with ".o" for ".c"; the directory is gone
+ * afterwards. `link` also links them into one object with libbpf's linker (bpftool gen
+ * object), returned as "linked.o". For one-off objects a test builds to probe one rule.
+ */
+export function compileSources(sources: Record<string, string>, options: { link?: boolean } = {}): Record<string, Uint8Array> {
+  const dir = mkdtempSync(join(tmpdir(), "tsbpf-sources-"));
+  try {
+    const objects: Record<string, Uint8Array> = {};
+    for (const [name, text] of Object.entries(sources)) {
+      writeFileSync(join(dir, name), text);
+      const object = name.replace(/\.c$/, ".o");
+      execFileSync(CLANG, bpfCompileArgs(join(dir, name), join(dir, object)), { cwd: REPO_ROOT, stdio: "pipe" });
+      objects[object] = readFileSync(join(dir, object));
+    }
+    if (options.link) {
+      execFileSync("bpftool", ["gen", "object", join(dir, "linked.o"), ...Object.keys(objects).map((object) => join(dir, object))], { stdio: "pipe" });
+      objects["linked.o"] = readFileSync(join(dir, "linked.o"));
+    }
+    return objects;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
