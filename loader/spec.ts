@@ -165,7 +165,15 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Obje
         references: () => withSameSectionCalls(ctx, fn, relocated[i]),
         extInfo: extInfo(section.name, fn.start, fn.end),
       });
-      if (!addNew(table, fn.name, program)) throw new SpecError(`two functions are named ${fn.name}`, { part: section.name });
+      if (!addNew(table, fn.name, program)) {
+        // Objects linked from several files can hold two static functions of one name; tsbpf
+        // finds programs and call targets by name, so it cannot tell them apart.
+        throw new SpecError(
+          `two functions are named ${fn.name} (static functions of one name from different files, linked into one object?): ` +
+            "tsbpf tells functions apart by name; rename one of them",
+          { part: section.name },
+        );
+      }
     }
   }
   rejectCodeOutsideFunctions(elf, functions);
