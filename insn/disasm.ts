@@ -174,35 +174,54 @@ export function symbolLabels(symbols: readonly { name: string; offset: number }[
 /** The text of one instruction. */
 export function formatInstruction(insn: Instruction, options: FormatOptions = {}): string {
   let text: string;
-  switch (opClass(insn.opcode)) {
-    case BPF_ALU:
-      text = formatAlu(insn, false);
-      break;
-    case BPF_ALU64:
-      text = formatAlu(insn, true);
-      break;
-    case BPF_JMP:
-    case BPF_JMP32:
-      text = formatJump(insn, options);
-      break;
-    case BPF_LD:
-      text = formatLd(insn, options.annotation?.ref);
-      break;
-    case BPF_LDX:
-      text = formatLdx(insn);
-      break;
-    case BPF_ST:
-      text = opMode(insn.opcode) === BPF_MEM ? `*(${unsignedType(insn.opcode)} *)(${address(insn.dst, insn.off)}) = ${insn.imm}` : UNKNOWN;
-      break;
-    default: // BPF_STX, the last of the eight classes
-      text = formatStx(insn);
-      break;
+  try {
+    text = formatOperation(insn, options);
+  } catch (error) {
+    if (error !== NO_SUCH_REGISTER) throw error;
+    text = UNKNOWN;
   }
   const comment = options.annotation?.comment;
   return comment === undefined ? text : `${text} ; ${comment}`;
 }
 
+/** The instruction's text without the annotation's comment. */
+function formatOperation(insn: Instruction, options: FormatOptions): string {
+  switch (opClass(insn.opcode)) {
+    case BPF_ALU:
+      return formatAlu(insn, false);
+    case BPF_ALU64:
+      return formatAlu(insn, true);
+    case BPF_JMP:
+    case BPF_JMP32:
+      return formatJump(insn, options);
+    case BPF_LD:
+      return formatLd(insn, options.annotation?.ref);
+    case BPF_LDX:
+      return formatLdx(insn);
+    case BPF_ST:
+      return opMode(insn.opcode) === BPF_MEM ? `*(${unsignedType(insn.opcode)} *)(${address(insn.dst, insn.off)}) = ${insn.imm}` : UNKNOWN;
+    default: // BPF_STX, the last of the eight classes
+      return formatStx(insn);
+  }
+}
+
 const UNKNOWN = "<unknown>";
+
+/** The registers LLVM's BPF disassembler knows: r0 to r10, and r11 (its internal auxiliary register). */
+const LAST_REGISTER = 11;
+
+/** Thrown by register() for a field naming no register, caught by formatInstruction. */
+const NO_SUCH_REGISTER = Symbol("no such register");
+
+/**
+ * The name of register `n`, "r3" or "w3". A register field of 12 to 15 names no register:
+ * the whole instruction is then `<unknown>`, as llvm-objdump prints it (register() throws,
+ * formatInstruction catches).
+ */
+function register(n: number, prefix: "r" | "w" = "r"): string {
+  if (n > LAST_REGISTER) throw NO_SUCH_REGISTER;
+  return `${prefix}${n}`;
+}
 
 // Indexed by opCode(opcode) >> 4. Empty strings are operations with their own syntax or none.
 const ALU_OPERATORS = ["+=", "-=", "*=", "/=", "|=", "&=", "<<=", ">>=", "", "%=", "^=", "", "s>>=", "", "", ""];
@@ -210,18 +229,19 @@ const JUMP_OPERATORS = ["", "==", ">", ">=", "&", "!=", "s>", "s>=", "", "", "<"
 
 function formatAlu(insn: Instruction, is64: boolean): string {
   const r = is64 ? "r" : "w";
-  const dst = `${r}${insn.dst}`;
+  const dst = register(insn.dst, r);
   const usesReg = opSource(insn.opcode) === BPF_X;
-  const operand = usesReg ? `${r}${insn.src}` : String(insn.imm);
+  const operand = usesReg ? register(insn.src, r) : String(insn.imm);
   const op = opCode(insn.opcode);
   switch (op) {
     case BPF_NEG:
-      return `${dst} = -${dst}`;
+      // NEG takes no source: with the register bit set it is no instruction.
+      return usesReg ? UNKNOWN : `${dst} = -${dst}`;
     case BPF_END:
       return formatByteSwap(insn, is64);
     case BPF_MOV:
       if (usesReg && is64 && insn.off === BPF_ADDR_SPACE_CAST) {
-        return `${dst} = addr_space_cast(r${insn.src}, ${insn.imm >>> 16}, ${insn.imm & 0xffff})`;
+        return `${dst} = addr_space_cast(${register(insn.src)}, ${insn.imm >>> 16}, ${insn.imm & 0xffff})`;
       }
       if (usesReg && (insn.off === 8 || insn.off === 16 || (is64 && insn.off === 32))) {
         return `${dst} = (s${insn.off})${operand}`;
@@ -241,7 +261,7 @@ function formatAlu(insn: Instruction, is64: boolean): string {
 /** BPF_END: in ALU "le16"/"be16" by the source bit; in ALU64 (kernel 6.6) an unconditional "bswap16". */
 function formatByteSwap(insn: Instruction, is64: boolean): string {
   if (insn.imm !== 16 && insn.imm !== 32 && insn.imm !== 64) return UNKNOWN;
-  const reg = `r${insn.dst}`;
+  const reg = register(insn.dst);
   if (is64) return opSource(insn.opcode) === BPF_X ? UNKNOWN : `${reg} = bswap${insn.imm} ${reg}`;
   const order = opSource(insn.opcode) === BPF_X ? "be" : "le";
   return `${reg} = ${order}${insn.imm} ${reg}`;
@@ -254,13 +274,14 @@ function formatJump(insn: Instruction, options: FormatOptions): string {
   switch (op) {
     case BPF_JA:
       if (is32) return usesReg ? UNKNOWN : `gotol ${distance(insn.imm)}${targetLabel(insn, insn.imm, options)}`;
-      if (usesReg) return `gotox r${insn.dst}`;
+      if (usesReg) return `gotox ${register(insn.dst)}`;
       return `goto ${distance(insn.off)}${targetLabel(insn, insn.off, options)}`;
     case BPF_CALL:
       if (is32) return UNKNOWN;
-      return usesReg ? `callx r${insn.dst}` : formatCall(insn, options);
+      return usesReg ? `callx ${register(insn.dst)}` : formatCall(insn, options);
     case BPF_EXIT:
-      return is32 ? UNKNOWN : "exit";
+      // LLVM ignores dst, src and off of an exit, but not the register bit or an immediate.
+      return is32 || usesReg || insn.imm !== 0 ? UNKNOWN : "exit";
     case BPF_JCOND:
       if (is32 || usesReg || insn.src !== BPF_MAY_GOTO) return UNKNOWN;
       return `may_goto ${distance(insn.off)}${targetLabel(insn, insn.off, options)}`;
@@ -268,8 +289,8 @@ function formatJump(insn: Instruction, options: FormatOptions): string {
       const operator = JUMP_OPERATORS[op >> 4];
       if (operator === "") return UNKNOWN;
       const r = is32 ? "w" : "r";
-      const right = usesReg ? `${r}${insn.src}` : String(insn.imm);
-      return `if ${r}${insn.dst} ${operator} ${right} goto ${distance(insn.off)}${targetLabel(insn, insn.off, options)}`;
+      const right = usesReg ? register(insn.src, r) : String(insn.imm);
+      return `if ${register(insn.dst, r)} ${operator} ${right} goto ${distance(insn.off)}${targetLabel(insn, insn.off, options)}`;
     }
   }
 }
@@ -303,12 +324,13 @@ function formatLd(insn: Instruction, ref: SymbolRef | undefined): string {
   const type = unsignedType(insn.opcode);
   // Legacy packet loads (cBPF heritage): the result always lands in r0, r6 holds the skb.
   if (mode === BPF_ABS) return `r0 = *(${type} *)skb[${insn.imm}]`;
-  if (mode === BPF_IND) return insn.imm === 0 ? `r0 = *(${type} *)skb[r${insn.src}]` : `r0 = *(${type} *)skb[${address(insn.src, insn.imm)}]`;
+  if (mode === BPF_IND) return insn.imm === 0 ? `r0 = *(${type} *)skb[${register(insn.src)}]` : `r0 = *(${type} *)skb[${address(insn.src, insn.imm)}]`;
   return UNKNOWN;
 }
 
 function formatLdImm64(insn: Instruction, ref: SymbolRef | undefined): string {
-  const dst = `r${insn.dst}`;
+  if (insn.off !== 0) return UNKNOWN; // the first slot's offset field must be 0
+  const dst = register(insn.dst);
   if (ref !== undefined) {
     switch (ref.kind) {
       case "map":
@@ -328,16 +350,16 @@ function formatLdImm64(insn: Instruction, ref: SymbolRef | undefined): string {
 
 function formatLdx(insn: Instruction): string {
   const mode = opMode(insn.opcode);
-  if (mode === BPF_MEM) return `r${insn.dst} = *(${unsignedType(insn.opcode)} *)(${address(insn.src, insn.off)})`;
+  if (mode === BPF_MEM) return `${register(insn.dst)} = *(${unsignedType(insn.opcode)} *)(${address(insn.src, insn.off)})`;
   if (mode === BPF_MEMSX && opSize(insn.opcode) !== BPF_DW) {
-    return `r${insn.dst} = *(${signedType(insn.opcode)} *)(${address(insn.src, insn.off)})`;
+    return `${register(insn.dst)} = *(${signedType(insn.opcode)} *)(${address(insn.src, insn.off)})`;
   }
   return UNKNOWN;
 }
 
 function formatStx(insn: Instruction): string {
   const mode = opMode(insn.opcode);
-  if (mode === BPF_MEM) return `*(${unsignedType(insn.opcode)} *)(${address(insn.dst, insn.off)}) = r${insn.src}`;
+  if (mode === BPF_MEM) return `*(${unsignedType(insn.opcode)} *)(${address(insn.dst, insn.off)}) = ${register(insn.src)}`;
   if (mode === BPF_ATOMIC) return formatAtomic(insn);
   return UNKNOWN;
 }
@@ -352,10 +374,10 @@ function formatAtomic(insn: Instruction): string {
   const r = wide ? "r" : "w";
   const addr = address(insn.dst, insn.off);
   // Load-acquire and store-release exist for every size; B and H results are zero-extended.
-  if (insn.imm === BPF_LOAD_ACQ) return `${r}${insn.dst} = load_acquire((${type} *)(${address(insn.src, insn.off)}))`;
-  if (insn.imm === BPF_STORE_REL) return `store_release((${type} *)(${addr}), ${r}${insn.src})`;
+  if (insn.imm === BPF_LOAD_ACQ) return `${register(insn.dst, r)} = load_acquire((${type} *)(${address(insn.src, insn.off)}))`;
+  if (insn.imm === BPF_STORE_REL) return `store_release((${type} *)(${addr}), ${register(insn.src, r)})`;
   if (size !== BPF_W && size !== BPF_DW) return UNKNOWN;
-  const value = `${r}${insn.src}`;
+  const value = register(insn.src, r);
   if (insn.imm === BPF_XCHG) {
     return wide ? `${value} = xchg_64(${addr}, ${value})` : `${value} = xchg32_32(${addr}, ${value})`;
   }
@@ -368,13 +390,13 @@ function formatAtomic(insn: Instruction): string {
   if (name === "") return UNKNOWN;
   if ((insn.imm & BPF_FETCH) !== 0) return `${value} = atomic_fetch_${name}((${type} *)(${addr}), ${value})`;
   // LLVM 14 (without +alu32) knows only the 32-bit add, and prints it with an r register.
-  const operandReg = !wide && op === BPF_ADD ? `r${insn.src}` : value;
+  const operandReg = !wide && op === BPF_ADD ? register(insn.src) : value;
   return `lock *(${type} *)(${addr}) ${ATOMIC_OPERATORS[op >> 4]}= ${operandReg}`;
 }
 
 /** "r10 - 4", "r1 + 0": a base register and a signed offset, as LLVM prints memory operands. */
 function address(reg: number, off: number): string {
-  return off < 0 ? `r${reg} - ${-off}` : `r${reg} + ${off}`;
+  return off < 0 ? `${register(reg)} - ${-off}` : `${register(reg)} + ${off}`;
 }
 
 const UNSIGNED_TYPES = ["u32", "u16", "u8", "u64"];

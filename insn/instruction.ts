@@ -64,9 +64,15 @@ export class Instruction implements SlotFields {
     readonly second: SlotFields | undefined = undefined,
   ) {}
 
-  /** Builds an instruction from named fields; omitted fields are zero. */
+  /**
+   * Builds an instruction from named fields; omitted fields are zero. `off` and `imm` may be
+   * spelled unsigned (0xffff for -1), as the encoder accepts them: they are kept signed, as
+   * decoding gives them, so that the text and jump targets agree with the bytes.
+   */
   static of(fields: Partial<SlotFields> & { opcode: number; slot?: number; second?: SlotFields }): Instruction {
-    const { opcode, dst = 0, src = 0, off = 0, imm = 0, slot = 0, second } = fields;
+    const { opcode, dst = 0, src = 0, slot = 0, second } = fields;
+    const off = asSigned(fields.off ?? 0, 16);
+    const imm = asSigned(fields.imm ?? 0, 32);
     if (opcode === BPF_LD_IMM64 && second === undefined) {
       return new Instruction(opcode, dst, src, off, imm, slot, ZERO_SLOT);
     }
@@ -75,6 +81,9 @@ export class Instruction implements SlotFields {
 
   /** ld_imm64: dst = value, with `src` the pseudo source (0 for a plain constant, BPF_PSEUDO_MAP_FD, ...). */
   static ldImm64(dst: number, value: bigint, src = 0, slot = 0): Instruction {
+    if (value < -(1n << 63n) || value >= 1n << 64n) {
+      throw new SpecError(`64-bit immediate ${value} does not fit 64 bits`, { part: `instruction ${slot}` });
+    }
     const bits = BigInt.asUintN(64, value);
     const low = Number(BigInt.asIntN(32, bits));
     const high = Number(BigInt.asIntN(32, bits >> 32n));
@@ -244,6 +253,15 @@ function writeSlot(bytes: Uint8Array, view: DataView, slot: number, fields: Slot
   // setInt16/setInt32 wrap, so both the signed and the unsigned spelling of a value encode alike.
   view.setInt16(at + 2, fields.off, littleEndian);
   view.setInt32(at + 4, fields.imm, littleEndian);
+}
+
+/**
+ * `value` as a signed integer of `bits` bits when it is that integer's unsigned spelling
+ * (2^bits / 2 to 2^bits - 1); any other value as it is (the encoder refuses what does not fit).
+ */
+function asSigned(value: number, bits: 16 | 32): number {
+  const range = 2 ** bits;
+  return Number.isInteger(value) && value >= range / 2 && value < range ? value - range : value;
 }
 
 function checkField(value: number, min: number, max: number, what: string, index: number): void {

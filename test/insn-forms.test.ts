@@ -143,6 +143,23 @@ form("<unknown>", "known", op.BPF_ALU64 | 0xe0, 1, 2);
 form("<unknown>", "known", op.BPF_JMP32 | op.BPF_CALL, 0, 0, 0, 1);
 form("<unknown>", "known", op.BPF_JMP32 | op.BPF_EXIT);
 form("<unknown>", "known", op.BPF_STX | op.BPF_ATOMIC | op.BPF_DW, 1, 2, 0, 0x30);
+// Register fields 12 to 15 name no register (LLVM knows r0 to r11), wherever a register is read.
+form("<unknown>", "known", op.BPF_ALU64 | op.BPF_X | op.BPF_MOV, 12, 3);
+form("<unknown>", "known", op.BPF_ALU64 | op.BPF_X | op.BPF_ADD, 10, 15);
+form("<unknown>", "known", op.BPF_LDX | op.BPF_MEM | op.BPF_W, 3, 15);
+form("<unknown>", "known", op.BPF_STX | op.BPF_MEM | op.BPF_DW, 13, 1, -8);
+form("<unknown>", "known", op.BPF_JMP | op.BPF_X | op.BPF_JEQ, 1, 14, 2);
+form("r11 = r3", "known", op.BPF_ALU64 | op.BPF_X | op.BPF_MOV, 11, 3);
+// A field an operation does not read may hold anything: the immediate form's src, exit's dst.
+form("r1 += 5", "known", op.BPF_ALU64 | op.BPF_K | op.BPF_ADD, 1, 15, 0, 5);
+form("exit", "known", op.BPF_JMP | op.BPF_EXIT, 1, 2, 3);
+// NEG and EXIT with the register-source bit, EXIT with an immediate, ld_imm64 with an offset.
+form("<unknown>", "known", op.BPF_ALU64 | op.BPF_X | op.BPF_NEG, 1);
+form("<unknown>", "known", op.BPF_ALU | op.BPF_X | op.BPF_NEG, 1);
+form("<unknown>", "known", op.BPF_JMP | op.BPF_X | op.BPF_EXIT);
+form("<unknown>", "known", op.BPF_JMP | op.BPF_EXIT, 0, 0, 0, 1);
+form("<unknown>", "known", op.BPF_JMP | op.BPF_EXIT, 0, 0, 0, -0x80000000);
+forms.push({ insn: Instruction.of({ opcode: op.BPF_LD | op.BPF_IMM | op.BPF_DW, dst: 0, off: 1 }), text: "<unknown>", oracle: "known" });
 
 describe("instruction forms", () => {
   it.each(forms.map((f) => [f.text, f] as const))("%s", (_text, { insn, text }) => {

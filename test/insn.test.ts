@@ -21,6 +21,7 @@ import {
   SlotView,
   decodeInstructions,
   encodeInstructions,
+  formatInstruction,
 } from "../insn/index.js";
 import * as opcodes from "../insn/opcodes.js";
 import { REPO_ROOT, PROGS_BUILD_DIR } from "./helpers/progs.js";
@@ -218,6 +219,29 @@ describe("Instruction accessors", () => {
     expect(Instruction.ldImm64(1, 6n, BPF_PSEUDO_FUNC, 3).target).toBe(10);
     expect(Instruction.of({ opcode: 0x95 }).isExit).toBe(true);
     expect(Instruction.of({ opcode: 0x95 }).isJump).toBe(false);
+  });
+
+  it("keeps off and imm spelled unsigned as the signed values the bytes hold, so text and targets agree with them", () => {
+    const cases = [
+      Instruction.of({ opcode: 0x05, off: 0xffff, slot: 1 }), // goto -1
+      Instruction.of({ opcode: 0xb7, dst: 1, imm: 0xffffffff }), // r1 = -1
+      Instruction.of({ opcode: BPF_JMP32 | BPF_JA, imm: 0xfffffffe, slot: 3 }), // gotol -2
+    ];
+    expect(cases.map((insn) => [insn.off, insn.imm])).toEqual([[-1, 0], [0, -1], [0, -2]]);
+    expect(cases.map((insn) => formatInstruction(insn))).toEqual(["goto -1", "r1 = -1", "gotol -2"]);
+    expect([cases[0].target, cases[2].target]).toEqual([1, 2]);
+    const fields = (insn: Instruction) => [insn.opcode, insn.dst, insn.src, insn.off, insn.imm];
+    for (const insn of cases) expect(fields(decodeInstructions(encodeInstructions([insn], true), true)[0])).toEqual(fields(insn));
+    // Out of any spelling's range: left as given, for the encoder to refuse.
+    expect(Instruction.of({ opcode: 0x05, off: 0x10000 }).off).toBe(0x10000);
+    expect(() => encodeInstructions([Instruction.of({ opcode: 0x05, off: 0x10000 })], true)).toThrow(SpecError);
+  });
+
+  it("ldImm64 refuses a constant that fits no 64 bits, as SlotView.setImm64 does", () => {
+    expect(Instruction.ldImm64(1, (1n << 64n) - 1n).imm64).toBe(-1n);
+    expect(Instruction.ldImm64(1, -(1n << 63n)).imm64).toBe(-(1n << 63n));
+    expect(() => Instruction.ldImm64(1, 1n << 64n)).toThrow(/does not fit 64 bits/);
+    expect(() => Instruction.ldImm64(1, -(1n << 63n) - 1n)).toThrow(SpecError);
   });
 });
 
