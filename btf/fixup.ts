@@ -14,6 +14,9 @@
 //   struct btf_type { name_off, info (kind << 24 | vlen), size }              12 bytes
 //   DATASEC: then vlen x struct btf_var_secinfo { type, offset, size }        12 bytes each
 //   VAR:     then struct btf_var { linkage }                                   4 bytes
+//
+// One more rewrite the loader owes the kernel, as libbpf makes it: hidden global functions
+// (`__hidden`) get static FUNC linkage (markFunctionsStatic, below).
 
 import type { Btf } from "./parse.js";
 import { BtfKind } from "./kinds.js";

@@ -231,7 +231,8 @@ function formatAlu(insn: Instruction, is64: boolean): string {
   const r = is64 ? "r" : "w";
   const dst = register(insn.dst, r);
   const usesReg = opSource(insn.opcode) === BPF_X;
-  const operand = usesReg ? register(insn.src, r) : String(insn.imm);
+  // Made where it is used: NEG and END read no source (END's register bit picks the byte order).
+  const operand = () => (usesReg ? register(insn.src, r) : String(insn.imm));
   const op = opCode(insn.opcode);
   switch (op) {
     case BPF_NEG:
@@ -244,16 +245,16 @@ function formatAlu(insn: Instruction, is64: boolean): string {
         return `${dst} = addr_space_cast(${register(insn.src)}, ${insn.imm >>> 16}, ${insn.imm & 0xffff})`;
       }
       if (usesReg && (insn.off === 8 || insn.off === 16 || (is64 && insn.off === 32))) {
-        return `${dst} = (s${insn.off})${operand}`;
+        return `${dst} = (s${insn.off})${operand()}`;
       }
-      return `${dst} = ${operand}`;
+      return `${dst} = ${operand()}`;
     case BPF_DIV:
     case BPF_MOD:
-      if (insn.off === BPF_SIGNED_OFF) return `${dst} s${ALU_OPERATORS[op >> 4]} ${operand}`;
-      return `${dst} ${ALU_OPERATORS[op >> 4]} ${operand}`;
+      if (insn.off === BPF_SIGNED_OFF) return `${dst} s${ALU_OPERATORS[op >> 4]} ${operand()}`;
+      return `${dst} ${ALU_OPERATORS[op >> 4]} ${operand()}`;
     default: {
       const operator = ALU_OPERATORS[op >> 4];
-      return operator === "" ? UNKNOWN : `${dst} ${operator} ${operand}`;
+      return operator === "" ? UNKNOWN : `${dst} ${operator} ${operand()}`;
     }
   }
 }

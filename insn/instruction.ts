@@ -70,9 +70,10 @@ export class Instruction implements SlotFields {
    * decoding gives them, so that the text and jump targets agree with the bytes.
    */
   static of(fields: Partial<SlotFields> & { opcode: number; slot?: number; second?: SlotFields }): Instruction {
-    const { opcode, dst = 0, src = 0, slot = 0, second } = fields;
+    const { opcode, dst = 0, src = 0, slot = 0 } = fields;
     const off = asSigned(fields.off ?? 0, 16);
     const imm = asSigned(fields.imm ?? 0, 32);
+    const second = fields.second && { ...fields.second, off: asSigned(fields.second.off, 16), imm: asSigned(fields.second.imm, 32) };
     if (opcode === BPF_LD_IMM64 && second === undefined) {
       return new Instruction(opcode, dst, src, off, imm, slot, ZERO_SLOT);
     }

@@ -340,7 +340,8 @@ class FixupSymbols {
     const table = elf.symbolTable;
     for (let index = 1; index < table.count; index++) {
       const type = table.type(index);
-      if ((type !== SymbolType.OBJECT && type !== SymbolType.FUNC) || table.binding(index) === SymbolBinding.LOCAL) continue;
+      const binding = table.binding(index);
+      if (type === SymbolType.OBJECT ? binding !== SymbolBinding.GLOBAL && binding !== SymbolBinding.WEAK : type !== SymbolType.FUNC || binding === SymbolBinding.LOCAL) continue;
       const sectionIndex = table.sectionIndex(index);
       const section = elf.sections[sectionIndex];
       if (section === undefined) continue;

@@ -9,7 +9,7 @@
 // since the array holds 8-byte pointers.
 
 import { SpecError } from "../common/errors.js";
-import { SymbolType, isExecutable, type ElfFile, type ElfSection, type ElfSymbol } from "../elf/index.js";
+import { SectionType, SymbolType, isExecutable, type ElfFile, type ElfRelocation, type ElfSection, type ElfSymbol } from "../elf/index.js";
 import type { Btf } from "../btf/index.js";
 import type { MapInitialValue, MapSpec } from "./spec.js";
 
@@ -35,7 +35,7 @@ export function readMapInitialValues(elf: ElfFile, section: ElfSection, btf: Btf
       throw new SpecError(`only the values array can be initialized, and only within max_entries ${spec.maxEntries}`, { part });
     }
     if (relocation.offset + POINTER_SIZE > data.length) throw new SpecError(`relocation at byte ${relocation.offset} of ${section.name} runs past its end`, { part });
-    const named = target.type === SymbolType.SECTION ? symbolAtAddend(elf, section, relocation.offset, target, index, part) : target;
+    const named = target.type === SymbolType.SECTION ? symbolAtAddend(elf, section, relocation, target, index, part) : target;
     (spec.initialValues ??= []).push(initialValue(elf, named, index, part));
     for (let i = 0; i < POINTER_SIZE; i++) relocated.add(relocation.offset + i);
   }
@@ -59,11 +59,12 @@ function isAllZero(bytes: Uint8Array): boolean {
 /**
  * The function or map a relocation against a section symbol points to. Clang names a static
  * function that way (`[1] = &tail_1` with tail_1 static): the symbol is its section's, and the
- * 8 bytes being relocated hold the addend, the target's offset in that section (REL keeps
- * addends in the data).
+ * addend is the target's offset in that section: in the 8 bytes being relocated for SHT_REL
+ * (clang, gcc), in r_addend for SHT_RELA.
  */
-function symbolAtAddend(elf: ElfFile, maps: ElfSection, at: number, sectionSymbol: ElfSymbol, index: number, part: string): ElfSymbol {
-  const addend = elf.view.getBigUint64(maps.offset + at, elf.littleEndian);
+function symbolAtAddend(elf: ElfFile, maps: ElfSection, relocation: ElfRelocation, sectionSymbol: ElfSymbol, index: number, part: string): ElfSymbol {
+  const withAddend = elf.relocationSections.get(maps.index)?.type === SectionType.RELA;
+  const addend = withAddend ? relocation.addend : elf.view.getBigUint64(maps.offset + relocation.offset, elf.littleEndian);
   const offset = sectionSymbol.value + Number(addend);
   const section = elf.sections[sectionSymbol.sectionIndex];
   const wanted = section !== undefined && isExecutable(section) ? SymbolType.FUNC : SymbolType.OBJECT;

@@ -59,7 +59,13 @@ function readMapDefinition(btf: Btf, name: string, typeId: number, section: stri
     }
     readAttribute(btf, spec, attribute, members[m + 1]);
   }
+  if (spec.type === MapType.UNSPEC) throw mapTypeMissing(name);
   return spec;
+}
+
+/** libbpf refuses a definition without __uint(type, ...) too: the kernel has no default type. */
+function mapTypeMissing(mapName: string): SpecError {
+  return new SpecError("the map type is not specified: declare it with __uint(type, BPF_MAP_TYPE_...)", { part: mapName });
 }
 
 /** One member of a definition: `attribute` is its name, `type` its type id. */
@@ -139,6 +145,7 @@ function readInnerMap(btf: Btf, spec: MapSpec, type: number): MapSpec | undefine
   const target = btf.resolve(element.type);
   // Only a prog array (values: programs) and a map of maps (values: maps) have initial values
   // to declare; `type` comes before `values`, which is last.
+  if (spec.type === MapType.UNSPEC) throw mapTypeMissing(spec.name);
   const isProgArray = spec.type === MapType.PROG_ARRAY;
   const isMapOfMaps = spec.type === MapType.ARRAY_OF_MAPS || spec.type === MapType.HASH_OF_MAPS;
   if (!isProgArray && !isMapOfMaps) {

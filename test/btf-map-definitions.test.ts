@@ -137,6 +137,19 @@ describe("BTF map definitions", () => {
     );
   });
 
+  it("refuses a definition without a map type, outer or inner, as libbpf does", () => {
+    const read = (members: (b: BtfBuilder, int: number) => { name: string; type: number }[]) => readBtfMaps(mapBtf(members));
+    expect(() => read((b, int) => [uint(b, int, "max_entries", 4)])).toThrow(/the map type is not specified: declare it with __uint\(type/);
+    const typeless = (b: BtfBuilder, int: number) => b.addStruct("inner", 8, [{ ...uint(b, int, "max_entries", 1), bitOffset: 0 }]);
+    try {
+      read((b, int) => [uint(b, int, "type", MapType.ARRAY_OF_MAPS), { name: "values", type: b.addArray(b.addPtr(typeless(b, int)), int, 0) }]);
+      expect.fail("accepted");
+    } catch (error) {
+      expect(error).toBeInstanceOf(SpecError);
+      expect([(error as SpecError).message, (error as SpecError).part]).toEqual([expect.stringMatching(/the map type is not specified/), "stats.inner"]);
+    }
+  });
+
   it("refuses a map variable whose type is not a struct", () => {
     const b = new BtfBuilder();
     const int = b.addInt("int", 4);

@@ -153,6 +153,7 @@ form("r11 = r3", "known", op.BPF_ALU64 | op.BPF_X | op.BPF_MOV, 11, 3);
 // A field an operation does not read may hold anything: the immediate form's src, exit's dst.
 form("r1 += 5", "known", op.BPF_ALU64 | op.BPF_K | op.BPF_ADD, 1, 15, 0, 5);
 form("exit", "known", op.BPF_JMP | op.BPF_EXIT, 1, 2, 3);
+form("r1 = be16 r1", "known", op.BPF_ALU | op.BPF_END | op.BPF_TO_BE, 1, 12, 0, 16);
 // NEG and EXIT with the register-source bit, EXIT with an immediate, ld_imm64 with an offset.
 form("<unknown>", "known", op.BPF_ALU64 | op.BPF_X | op.BPF_NEG, 1);
 form("<unknown>", "known", op.BPF_ALU | op.BPF_X | op.BPF_NEG, 1);

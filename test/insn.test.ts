@@ -232,6 +232,11 @@ describe("Instruction accessors", () => {
     expect([cases[0].target, cases[2].target]).toEqual([1, 2]);
     const fields = (insn: Instruction) => [insn.opcode, insn.dst, insn.src, insn.off, insn.imm];
     for (const insn of cases) expect(fields(decodeInstructions(encodeInstructions([insn], true), true)[0])).toEqual(fields(insn));
+    // The second slot of an ld_imm64 too.
+    const wide = Instruction.of({ opcode: BPF_LD_IMM64, dst: 1, imm: 0xffffffff, second: { opcode: 0, dst: 0, src: 0, off: 0, imm: 0xffffffff } });
+    expect(wide.imm64).toBe(-1n);
+    expect(fields(decodeInstructions(encodeInstructions([wide], false), false)[0])).toEqual(fields(wide));
+    expect(decodeInstructions(encodeInstructions([wide], false), false)[0].second).toEqual(wide.second);
     // Out of any spelling's range: left as given, for the encoder to refuse.
     expect(Instruction.of({ opcode: 0x05, off: 0x10000 }).off).toBe(0x10000);
     expect(() => encodeInstructions([Instruction.of({ opcode: 0x05, off: 0x10000 })], true)).toThrow(SpecError);
