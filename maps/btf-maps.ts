@@ -140,6 +140,13 @@ function readInnerMap(btf: Btf, spec: MapSpec, type: number): MapSpec | undefine
   if (array.kind !== "array") {
     throw new SpecError(`"values" must be declared with __array(values, ...), found ${array.kind}`, { part: spec.name });
   }
+  // __array declares a flexible array (`T *values[]`): its initializers live in the section's
+  // data, not in the type. libbpf refuses a sized one too.
+  if (array.nelems !== 0) {
+    throw new SpecError(`"values" must be declared with __array(values, ...), an array of no declared size, found ${array.nelems} elements`, {
+      part: spec.name,
+    });
+  }
   const element = btf.resolve(array.type);
   if (element.kind !== "ptr") throw new SpecError(`"values" must be an array of pointers, found an array of ${element.kind}`, { part: spec.name });
   const target = btf.resolve(element.type);

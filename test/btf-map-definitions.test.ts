@@ -135,6 +135,10 @@ describe("BTF map definitions", () => {
     expect(() => read((b, int) => [uint(b, int, "type", MapType.ARRAY_OF_MAPS), values(b, int, innerStruct(b, int)), uint(b, int, "max_entries", 4)])).toThrow(
       /"values" must be the last member of the definition/,
     );
+    const sized = (b: BtfBuilder, int: number) => ({ name: "values", type: b.addArray(b.addPtr(proto(b, int)), int, 4) });
+    expect(() => read((b, int) => [uint(b, int, "type", MapType.PROG_ARRAY), sized(b, int)])).toThrow(
+      /"values" must be declared with __array\(values, \.\.\.\), an array of no declared size, found 4 elements/,
+    );
   });
 
   it("refuses a definition without a map type, outer or inner, as libbpf does", () => {
