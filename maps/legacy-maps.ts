@@ -8,10 +8,18 @@
 // The section has no header saying which struct it holds, nor how big a record is: like
 // libbpf and iproute2, we divide the section size by the number of map symbols in it.
 // A 36-byte record is iproute2's bpf_elf_map; any other size is bpf_map_def, where bytes
-// past the fields we know must be zero (a non-zero byte is a field we would silently drop).
+// past the fields we know must be zero (a non-zero byte is a field we would silently drop)
+// and a record cut short inside map_flags (17 to 19 bytes) has the rest of it zero, as both
+// loaders copied records into a zeroed struct.
+//
+// iproute2's maps of maps: an outer map (array or hash of maps) names the definition its inner
+// maps follow by that definition's `id` (inner_id). Every map with an `id`, no inner_id of its
+// own and an inner_idx other than -1 then goes into slot inner_idx of each outer map whose
+// inner_id is that id (iproute2's lib/bpf_legacy.c, bpf_maps_attach_all).
 
 import { ByteReader } from "../common/reader.js";
 import { SpecError } from "../common/errors.js";
+import { MapType } from "../common/uapi.js";
 import { SymbolType, type ElfFile, type ElfSection, type ElfSymbol } from "../elf/index.js";
 import { emptyMapSpec, type MapPinning, type MapSpec } from "./spec.js";
 
@@ -34,7 +42,7 @@ export function readLegacyMaps(elf: ElfFile, section: ElfSection): MapSpec[] {
   if (!iproute2 && recordSize < BPF_MAP_DEF_MIN) {
     throw new SpecError(`map records of ${recordSize} bytes are too small for struct bpf_map_def`, { part: section.name });
   }
-  return symbols.map((symbol) => {
+  const maps = symbols.map((symbol) => {
     if (symbol.value % recordSize !== 0) {
       throw new SpecError(`map symbol at offset ${symbol.value} is not at a record boundary (records are ${recordSize} bytes)`, {
         part: symbol.name,
@@ -43,6 +51,53 @@ export function readLegacyMaps(elf: ElfFile, section: ElfSection): MapSpec[] {
     const record = reader.sub(symbol.value, recordSize, section.name);
     return iproute2 ? readElfMap(symbol.name, section.name, record) : readMapDef(symbol.name, section.name, record);
   });
+  if (iproute2) linkMapsOfMaps(maps, section.name);
+  return maps;
+}
+
+/** In iproute2's struct bpf_elf_map, an inner_idx of -1 says "put me in no outer map". */
+const NO_INNER_INDEX = 0xffffffff;
+
+/** Gives each iproute2 map of maps its inner map's definition and the maps that start in its slots. */
+function linkMapsOfMaps(maps: MapSpec[], section: string): void {
+  const byId = new Map<number, MapSpec>();
+  for (const map of maps) {
+    const id = map.iproute2!.id;
+    if (id !== 0 && !byId.has(id)) byId.set(id, map);
+  }
+  for (const outer of maps) {
+    if (outer.type !== MapType.ARRAY_OF_MAPS && outer.type !== MapType.HASH_OF_MAPS) continue;
+    const innerId = outer.iproute2!.innerId;
+    const template = innerId === 0 ? undefined : byId.get(innerId);
+    if (template === undefined) {
+      throw new SpecError(
+        innerId === 0
+          ? "a map of maps needs inner_id: the id of the map definition its inner maps follow"
+          : `inner_id ${innerId} names no map: no map definition in ${section} has that id`,
+        { part: outer.name },
+      );
+    }
+    const inner = emptyMapSpec(`${outer.name}.inner`, "iproute2", section);
+    inner.type = template.type;
+    inner.keySize = template.keySize;
+    inner.valueSize = template.valueSize;
+    inner.maxEntries = template.maxEntries;
+    inner.flags = template.flags;
+    outer.innerMap = inner;
+  }
+  for (const map of maps) {
+    const { id, innerId, innerIndex } = map.iproute2!;
+    if (id === 0 || innerId !== 0 || innerIndex === NO_INNER_INDEX) continue;
+    for (const outer of maps) {
+      if (outer.innerMap === undefined || outer.iproute2!.innerId !== id) continue;
+      if (innerIndex >= outer.maxEntries) {
+        throw new SpecError(`inner_idx ${innerIndex} is past the ${outer.maxEntries} slots of ${outer.name}, whose inner_id is its id ${id}`, {
+          part: map.name,
+        });
+      }
+      (outer.initialValues ??= []).push({ index: innerIndex, kind: "map", name: map.name });
+    }
+  }
 }
 
 function readMapDef(name: string, section: string, record: ByteReader): MapSpec {
@@ -52,6 +107,7 @@ function readMapDef(name: string, section: string, record: ByteReader): MapSpec 
   spec.valueSize = record.u32(8);
   spec.maxEntries = record.u32(12);
   if (record.length >= BPF_MAP_DEF_SIZE) spec.flags = record.u32(16);
+  else if (record.length > BPF_MAP_DEF_MIN) spec.flags = zeroPaddedWord(record, BPF_MAP_DEF_MIN);
   for (let i = BPF_MAP_DEF_SIZE; i < record.length; i++) {
     if (record.bytes[i] !== 0) {
       throw new SpecError(
@@ -62,6 +118,13 @@ function readMapDef(name: string, section: string, record: ByteReader): MapSpec 
     }
   }
   return spec;
+}
+
+/** The u32 at `at` of a record that ends inside it, its missing bytes zero (a struct copied into a zeroed one). */
+function zeroPaddedWord(record: ByteReader, at: number): number {
+  const word = new Uint8Array(4);
+  word.set(record.bytes.subarray(at, Math.min(at + 4, record.length)));
+  return new DataView(word.buffer).getUint32(0, record.littleEndian);
 }
 
 function readElfMap(name: string, section: string, record: ByteReader): MapSpec {

@@ -43,6 +43,50 @@ function staticTargets(): Uint8Array {
   return compileSources({ "static_targets.bpf.c": STATIC_TARGETS })["static_targets.bpf.o"];
 }
 
+/**
+ * iproute2's maps of maps (struct bpf_elf_map): `outer` names its inner maps' definition by
+ * id (inner_id 7); inner_a (id 7, inner_idx 3) starts in slot 3, inner_b (id 7, inner_idx -1)
+ * in none, and `shape` (id 9) is in no outer map's inner_id.
+ */
+const IPROUTE2_MAPS_OF_MAPS = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+struct bpf_elf_map { __u32 type, size_key, size_value, max_elem, flags, id, pinning, inner_id, inner_idx; };
+struct bpf_elf_map inner_a SEC("maps") = { .type = BPF_MAP_TYPE_ARRAY, .size_key = 4, .size_value = 4, .max_elem = 1, .id = 7, .inner_idx = 3 };
+struct bpf_elf_map inner_b SEC("maps") = { .type = BPF_MAP_TYPE_ARRAY, .size_key = 4, .size_value = 4, .max_elem = 1, .id = 7, .inner_idx = -1 };
+struct bpf_elf_map shape SEC("maps") = { .type = BPF_MAP_TYPE_HASH, .size_key = 4, .size_value = 8, .max_elem = 2, .id = 9 };
+struct bpf_elf_map outer SEC("maps") = { .type = BPF_MAP_TYPE_ARRAY_OF_MAPS, .size_key = 4, .size_value = 4, .max_elem = 4, .inner_id = 7 };
+SEC("xdp") int xdp_outer(struct xdp_md *ctx) {
+  __u32 key = 3;
+  void *inner = bpf_map_lookup_elem(&outer, &key);
+  return inner ? XDP_PASS : XDP_DROP;
+}
+char LICENSE[] SEC("license") = "GPL";
+`;
+
+describe("iproute2 maps of maps (inner_id, inner_idx)", () => {
+  it("give the outer map its inner maps' definition and the maps that start in its slots", () => {
+    const spec = parseObject(compileSources({ "mim.bpf.c": IPROUTE2_MAPS_OF_MAPS })["mim.bpf.o"]);
+    const outer = spec.maps.get("outer")!;
+    expect(outer.innerMap).toMatchObject({ name: "outer.inner", type: 2 /* ARRAY */, keySize: 4, valueSize: 4, maxEntries: 1 });
+    expect(outer.initialValues).toEqual([{ index: 3, kind: "map", name: "inner_a" }]);
+    expect(spec.maps.get("shape")!.initialValues).toBeUndefined();
+  });
+
+  it("refuses an outer map whose inner_id names no map, or none at all", () => {
+    const bad = (outer: string) => IPROUTE2_MAPS_OF_MAPS.replace(".max_elem = 4, .inner_id = 7", outer);
+    expect(() => parseObject(compileSources({ "mim.bpf.c": bad(".max_elem = 4, .inner_id = 8") })["mim.bpf.o"])).toThrow(/inner_id 8 names no map/);
+    expect(() => parseObject(compileSources({ "mim.bpf.c": bad(".max_elem = 4") })["mim.bpf.o"])).toThrow(/a map of maps needs inner_id/);
+    expect(() => parseObject(compileSources({ "mim.bpf.c": bad(".max_elem = 2, .inner_id = 7") })["mim.bpf.o"])).toThrow(/inner_idx 3 is past the 2 slots of outer/);
+  });
+
+  it.skipIf(skipWithoutRoot)("load as iproute2 loads them: inner_a in slot 3 of outer", () => {
+    using obj = loadObject(compileSources({ "mim.bpf.c": IPROUTE2_MAPS_OF_MAPS })["mim.bpf.o"]);
+    expect(obj.map("outer").lookup(3)).toBe(obj.map("inner_a").info().id);
+    expect([0, 1, 2].map((key) => obj.map("outer").lookup(key))).toEqual([undefined, undefined, undefined]);
+    expect(obj.program("xdp_outer").testRun(FRAME).action).toBe("PASS");
+  });
+});
+
 describe("static map initial values in the spec", () => {
   it("names static programs (relocated through their section's symbol) and static maps", () => {
     const spec = parseObject(staticTargets());

@@ -25,7 +25,7 @@ import {
   allObjects, bpftoolBtf, ciliumObject, ciliumObjects, objdump, objectBytes, readelfJson, readelfRelocations, readelfString,
   xdpToolsObject, type BpftoolType, type ReadelfJsonSymbol, type TestObject,
 } from "./helpers/objects.js";
-import { progPath } from "./helpers/progs.js";
+import { compileSources, progPath } from "./helpers/progs.js";
 
 const STT_FUNC = 2;
 const STT_NOTYPE = 0;
@@ -612,6 +612,19 @@ describe("fixtures", () => {
     expect(spec.kernelVersion).toBe(0x060100);
     const refs = spec.programs.get("xdp_legacy")!.references;
     expect(refs.map((r) => (r.kind === "map" ? r.map : r.kind))).toEqual(["legacy_array", "legacy_hash", "legacy_hash"]);
+  });
+
+  it("legacy records cut short inside map_flags read the rest of it as zero (18 bytes: a __u16 flags)", () => {
+    const source = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+struct short_def { __u32 type, key_size, value_size, max_entries; __u16 map_flags; } __attribute__((packed));
+struct short_def first SEC("maps") = { .type = BPF_MAP_TYPE_HASH, .key_size = 4, .value_size = 8, .max_entries = 16, .map_flags = BPF_F_NO_PREALLOC };
+struct short_def second SEC("maps") = { .type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 4, .max_entries = 2 };
+char LICENSE[] SEC("license") = "GPL";
+`;
+    const spec = parseObject(compileSources({ "short.bpf.c": source })["short.bpf.o"]);
+    expect(spec.maps.get("first")).toMatchObject({ type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 16, flags: BPF_F_NO_PREALLOC });
+    expect(spec.maps.get("second")).toMatchObject({ type: MapType.ARRAY, maxEntries: 2, flags: 0 });
   });
 
   it("iproute2_elf_map: struct bpf_elf_map records with id and pinning", () => {
