@@ -112,7 +112,8 @@ function readMapDef(name: string, section: string, record: ByteReader): MapSpec 
     if (record.bytes[i] !== 0) {
       throw new SpecError(
         `struct bpf_map_def has ${record.length - BPF_MAP_DEF_SIZE} bytes past map_flags and byte ${i} is not zero: ` +
-          "this loader does not know that field; remove it or use a BTF-defined map in .maps",
+          "this loader does not know that field; remove it or use a BTF-defined map in .maps " +
+          `(only 36-byte records are read as iproute2's struct bpf_elf_map: older or other ${record.length}-byte layouts give those bytes different meanings)`,
         { part: name },
       );
     }
