@@ -4,6 +4,7 @@
 
 import { createHash } from "node:crypto";
 import { SpecError } from "../common/errors.js";
+import { MapType, ProgramType } from "../common/uapi.js";
 import { copyBytes } from "../common/slab.js";
 import { decodeAscii } from "../common/reader.js";
 import { parseBtf, parseBtfExt, extInfoForFunction, type Btf, type BtfExt } from "../btf/index.js";
@@ -177,6 +178,7 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Obje
     }
   }
   rejectCodeOutsideFunctions(elf, functions);
+  if (mapSections.some((section) => section.name === "maps")) linkTailCallSections(programs, maps);
 
   return new ParsedObjectSpec({
     name: options.name ?? "",
@@ -392,6 +394,37 @@ class FixupSymbols {
       }
     }
     return this.#byName;
+  }
+}
+
+/** iproute2's tail-call sections: "<map id>/<key>", each number decimal or 0x hex (what C's %i reads). */
+const TAIL_CALL_SECTION = /^(0x[0-9a-f]+|\d+)\/(0x[0-9a-f]+|\d+)$/i;
+
+/**
+ * iproute2's tail calls (lib/bpf_legacy.c, bpf_fill_prog_arrays): a program in a section named
+ * "<id>/<key>" starts in slot <key> of the prog array whose struct bpf_elf_map has that id, and
+ * is loaded with the type of the object's other programs (iproute2 loads every program of an
+ * object with the type of the section it was asked for). A section whose id names no prog
+ * array is left out of every map, as iproute2 leaves it.
+ */
+function linkTailCallSections(programs: Map<string, ProgramSpec>, maps: Map<string, MapSpec>): void {
+  const tailCalls = [...programs.values()].filter((program) => TAIL_CALL_SECTION.test(program.section));
+  if (tailCalls.length === 0) return;
+  // The type the other programs agree on, if they do.
+  const others = [...programs.values()].filter((program) => !TAIL_CALL_SECTION.test(program.section) && program.type !== ProgramType.UNSPEC);
+  const shared = others.length > 0 && others.every((p) => p.type === others[0].type && p.expectedAttachType === others[0].expectedAttachType) ? others[0] : undefined;
+  for (const program of tailCalls) {
+    const [, id, key] = TAIL_CALL_SECTION.exec(program.section)!.map(Number);
+    if (program.type === ProgramType.UNSPEC && shared !== undefined) {
+      program.type = shared.type;
+      program.expectedAttachType = shared.expectedAttachType;
+    }
+    const array = [...maps.values()].find((map) => map.iproute2?.id === id && map.type === MapType.PROG_ARRAY);
+    if (array === undefined) continue;
+    if (key >= array.maxEntries) {
+      throw new SpecError(`tail-call section "${program.section}" asks for slot ${key} of ${array.name}, which has ${array.maxEntries}`, { part: program.name });
+    }
+    (array.initialValues ??= []).push({ index: key, kind: "program", name: program.name });
   }
 }
 

@@ -87,6 +87,43 @@ describe("iproute2 maps of maps (inner_id, inner_idx)", () => {
   });
 });
 
+/**
+ * iproute2's tail calls: programs in sections "<map id>/<key>" go into the prog array whose
+ * bpf_elf_map has that id, and take the type of the object's other programs.
+ */
+const IPROUTE2_TAIL_CALLS = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+struct bpf_elf_map { __u32 type, size_key, size_value, max_elem, flags, id, pinning, inner_id, inner_idx; };
+struct bpf_elf_map jmp SEC("maps") = { .type = BPF_MAP_TYPE_PROG_ARRAY, .size_key = 4, .size_value = 4, .max_elem = 2, .id = 1 };
+SEC("1/0") int case_drop(struct xdp_md *ctx) { return XDP_DROP; }
+SEC("0x1/1") int case_tx(struct xdp_md *ctx) { return XDP_TX; }
+SEC("5/0") int no_such_map(struct xdp_md *ctx) { return XDP_ABORTED; }
+SEC("xdp") int entry(struct xdp_md *ctx) { bpf_tail_call(ctx, &jmp, 0); return XDP_PASS; }
+char LICENSE[] SEC("license") = "GPL";
+`;
+
+describe("iproute2 tail-call sections (<map id>/<key>)", () => {
+  it("fill the prog array with that id, and take the type of the object's other programs", () => {
+    const spec = parseObject(compileSources({ "tail.bpf.c": IPROUTE2_TAIL_CALLS })["tail.bpf.o"]);
+    expect(spec.maps.get("jmp")!.initialValues).toEqual([
+      { index: 0, kind: "program", name: "case_drop" },
+      { index: 1, kind: "program", name: "case_tx" },
+    ]);
+    expect(["case_drop", "case_tx", "no_such_map"].map((name) => spec.programs.get(name)!.type)).toEqual([6, 6, 6]); // BPF_PROG_TYPE_XDP
+  });
+
+  it("refuse a key past the prog array's size", () => {
+    const source = IPROUTE2_TAIL_CALLS.replace('SEC("0x1/1")', 'SEC("1/2")');
+    expect(() => parseObject(compileSources({ "tail.bpf.c": source })["tail.bpf.o"])).toThrow(/asks for slot 2 of jmp, which has 2/);
+  });
+
+  it.skipIf(skipWithoutRoot)("load as iproute2 loads them: the tail call reaches case_drop", () => {
+    using obj = loadObject(compileSources({ "tail.bpf.c": IPROUTE2_TAIL_CALLS })["tail.bpf.o"]);
+    expect([obj.map("jmp").lookup(0), obj.map("jmp").lookup(1)]).toEqual([obj.program("case_drop").info().id, obj.program("case_tx").info().id]);
+    expect(obj.program("entry").testRun(FRAME).action).toBe("DROP");
+  });
+});
+
 describe("static map initial values in the spec", () => {
   it("names static programs (relocated through their section's symbol) and static maps", () => {
     const spec = parseObject(staticTargets());
