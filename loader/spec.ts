@@ -3,7 +3,7 @@
 // the same bytes always give the same spec (inspect and edit it, then load it).
 
 import { createHash } from "node:crypto";
-import { SpecError } from "../common/errors.js";
+import { BtfError, SpecError } from "../common/errors.js";
 import { MapType, ProgramType } from "../common/uapi.js";
 import { copyBytes } from "../common/slab.js";
 import { decodeAscii } from "../common/reader.js";
@@ -125,7 +125,10 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Obje
   for (const section of mapSections) {
     mapSectionIndices.add(section.index);
     if (section.name === "maps") {
-      for (const map of readLegacyMaps(elf, section)) addMap(maps, map);
+      const legacy = readLegacyMaps(elf, section);
+      for (const map of legacy) addMap(maps, map);
+      const objectBtf = legacy.length > 0 ? getObjectBtf() : undefined;
+      if (objectBtf !== undefined) annotatedKeyValueTypes(objectBtf.btf, legacy);
       continue;
     }
     const objectBtf = getObjectBtf();
@@ -394,6 +397,34 @@ class FixupSymbols {
       }
     }
     return this.#byName;
+  }
+}
+
+/**
+ * BTF key and value types for legacy maps, from libbpf's and iproute2's BPF_ANNOTATE_KV_PAIR:
+ * `struct ____btf_map_<map name> { key_type key; value_type value; }`. Used, as they used it,
+ * only when the two sizes are the map's key and value sizes (otherwise the map gets no types).
+ */
+function annotatedKeyValueTypes(btf: Btf, maps: readonly MapSpec[]): void {
+  for (const map of maps) {
+    const pair = btf.typeByName(`____btf_map_${map.name}`, "struct");
+    if (pair === undefined || pair.kind !== "struct") continue;
+    const key = pair.members.find((member) => member.name === "key");
+    const value = pair.members.find((member) => member.name === "value");
+    if (key === undefined || value === undefined) continue;
+    if (sizeOrNone(btf, key.type) !== map.keySize || sizeOrNone(btf, value.type) !== map.valueSize) continue;
+    map.keyTypeId = key.type;
+    map.valueTypeId = value.type;
+  }
+}
+
+/** The size of a type, or -1 for one without a size (void, a function...). */
+function sizeOrNone(btf: Btf, id: number): number {
+  try {
+    return btf.sizeof(id);
+  } catch (error) {
+    if (error instanceof BtfError) return -1;
+    throw error;
   }
 }
 

@@ -28,6 +28,37 @@ function hiddenSubprogram(): Uint8Array {
   return compileSources({ "hidden.bpf.c": HIDDEN_SUBPROGRAM })["hidden.bpf.o"];
 }
 
+/** A legacy map with key and value types declared as libbpf 0.x and iproute2 read them. */
+const ANNOTATED_LEGACY_MAP = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+struct bpf_elf_map { __u32 type, size_key, size_value, max_elem, flags, id, pinning, inner_id, inner_idx; };
+#define BPF_ANNOTATE_KV_PAIR(name, type_key, type_val) \\
+  struct ____btf_map_##name { type_key key; type_val value; }; \\
+  struct ____btf_map_##name __attribute__((section(".maps." #name), used)) ____btf_map_##name = {}
+struct flow { __u32 saddr, daddr; };
+struct counters { __u64 packets, bytes; };
+struct bpf_elf_map flows SEC("maps") = { .type = BPF_MAP_TYPE_HASH, .size_key = 8, .size_value = 16, .max_elem = 16 };
+BPF_ANNOTATE_KV_PAIR(flows, struct flow, struct counters);
+struct bpf_elf_map wrong SEC("maps") = { .type = BPF_MAP_TYPE_HASH, .size_key = 4, .size_value = 16, .max_elem = 16 };
+BPF_ANNOTATE_KV_PAIR(wrong, struct flow, struct counters);
+SEC("xdp") int count(struct xdp_md *ctx) {
+  struct flow key = {};
+  return bpf_map_lookup_elem(&flows, &key) || bpf_map_lookup_elem(&wrong, &key.saddr) ? XDP_DROP : XDP_PASS;
+}
+char LICENSE[] SEC("license") = "GPL";
+`;
+
+describe("legacy maps annotated with BPF_ANNOTATE_KV_PAIR", () => {
+  it("get the key and value types of struct ____btf_map_<name>, when their sizes are the map's", () => {
+    const spec = parseObject(compileSources({ "annotated.bpf.c": ANNOTATED_LEGACY_MAP })["annotated.bpf.o"]);
+    const btf = spec.btf!;
+    const flows = spec.maps.get("flows")!;
+    expect([btf.type(flows.keyTypeId).name, btf.type(flows.valueTypeId).name]).toEqual(["flow", "counters"]);
+    // key_size 4 is not struct flow's 8: no types, as libbpf 0.x and iproute2 left it.
+    expect([spec.maps.get("wrong")!.keyTypeId, spec.maps.get("wrong")!.valueTypeId]).toEqual([0, 0]);
+  });
+});
+
 describe("hidden global subprograms", () => {
   it("get static BTF linkage, as libbpf gives them; the file's bytes (sha1) stay as they were", () => {
     const bytes = hiddenSubprogram();
@@ -40,6 +71,14 @@ describe("hidden global subprograms", () => {
 });
 
 describe.skipIf(skipWithoutRoot)("object BTF in the kernel", () => {
+  it("a legacy map annotated with BPF_ANNOTATE_KV_PAIR is created with its key and value types", () => {
+    using obj = loadObject(compileSources({ "annotated.bpf.c": ANNOTATED_LEGACY_MAP })["annotated.bpf.o"]);
+    const info = obj.map("flows").info();
+    expect(info.btfKeyTypeId).toBeGreaterThan(0);
+    expect(info.btfValueTypeId).toBeGreaterThan(0);
+    expect(obj.map("wrong").info().btfValueTypeId).toBe(0);
+  });
+
   it("a hidden global subprogram is verified as static: in its caller's context", () => {
     using obj = loadObject(hiddenSubprogram());
     expect(obj.program("prog").info().nrFuncInfo).toBe(2);
