@@ -3,19 +3,17 @@
 // the same bytes always give the same spec (inspect and edit it, then load it).
 
 import { createHash } from "node:crypto";
-import { BtfError, SpecError } from "../common/errors.js";
+import { SpecError } from "../common/errors.js";
 import { MapType, ProgramType } from "../common/uapi.js";
 import { copyBytes } from "../common/slab.js";
 import { decodeAscii } from "../common/reader.js";
-import { parseBtf, parseBtfExt, extInfoForFunction, type Btf, type BtfExt } from "../btf/index.js";
-import { fixupDatasecs, markFunctionsStatic } from "../btf/fixup.js";
-import {
-  EM_BPF, SectionFlags, SectionType, SymbolBinding, SymbolType, SymbolVisibility, isExecutable, parseElf, type ElfFile, type ElfSection,
-} from "../elf/index.js";
+import { parseBtfExt, extInfoForFunction, type Btf, type BtfExt } from "../btf/index.js";
+import { EM_BPF, SectionFlags, SectionType, isExecutable, parseElf, type ElfFile, type ElfSection } from "../elf/index.js";
 import { readBtfMaps } from "../maps/btf-maps.js";
 import { readMapInitialValues } from "../maps/btf-map-values.js";
-import { readLegacyMaps } from "../maps/legacy-maps.js";
+import { annotatedKeyValueTypes, readLegacyMaps } from "../maps/legacy-maps.js";
 import type { MapSpec } from "../maps/spec.js";
+import { objectBtf, originalFile, type ObjectBtf } from "./object-btf.js";
 import { ProgramSpec, findFunctions } from "./programs.js";
 import { collectReferences, withSameSectionCalls, type ReferenceContext } from "./references.js";
 import { readVariables, type VariableSpec } from "./variables.js";
@@ -274,159 +272,6 @@ class ObjectDataSection implements DataSectionSpec {
 
 /** A data section becomes one array map value; value_size is a u32 and the kernel allocates it whole. */
 const MAX_DATA_SECTION = 1 << 30;
-
-interface ObjectBtf {
-  btf: Btf;
-  /** The DATASEC describing each ELF section: type id by section index. */
-  datasecs: Map<number, number>;
-}
-
-/**
- * The object's BTF with DATASEC sizes and variable offsets filled in from the ELF file
- * (btf/fixup.ts), written in place: the section is a view into parseObject's private copy.
- * Each word the fixup overwrites goes to `overwritten` first, so that `sha1` can hash the
- * file as it was given.
- */
-function objectBtf(elf: ElfFile, section: ElfSection, allocated: readonly ElfSection[], overwritten: number[]): ObjectBtf {
-  const btf = parseBtf(section.data);
-  const symbols = new FixupSymbols(elf);
-  const datasecs = fixupDatasecs(
-    btf,
-    {
-      sectionIndex: (strings, nameStart) => allocated.find((candidate) => candidate.nameEqualsBytes(strings, nameStart))?.index ?? -1,
-      sectionSize: (index) => elf.sections[index].size,
-      symbolOffset: (index, strings, nameStart) => symbols.variableOffset(index, strings, nameStart),
-    },
-    overwritten,
-  );
-  // Hidden global subprograms can be called from no other object: libbpf gives their BTF
-  // FUNCs static linkage, so that the verifier checks them in their callers' context.
-  if (symbols.hiddenSubprograms.length > 0) markFunctionsStatic(btf, symbols.hiddenSubprograms, overwritten);
-  return { btf, datasecs };
-}
-
-/**
- * The file as parseObject was given it: `bytes` (the private copy) itself, or, once the
- * DATASEC fixup has written into its .BTF (all of it, or part before it failed), a copy with
- * the overwritten words put back, last first.
- */
-function originalFile(bytes: Uint8Array, btfSection: ElfSection | undefined, overwritten: readonly number[]): Uint8Array {
-  if (btfSection === undefined || overwritten.length === 0) return bytes;
-  const original = bytes.slice();
-  const view = new DataView(original.buffer, original.byteOffset, original.byteLength);
-  // The BTF magic says its byte order (0xeb9f read in its own order); parseBtf checked it.
-  const littleEndian = original[btfSection.offset] === 0x9f;
-  for (let i = overwritten.length - 2; i >= 0; i -= 2) view.setUint32(btfSection.offset + overwritten[i], overwritten[i + 1], littleEndian);
-  return original;
-}
-
-/** Variable symbols compared by name in place up to this many; past it, a map by name. */
-const SCAN_LIMIT = 32;
-
-/**
- * The symbols the BTF fixups ask about, found in one pass over the symbol table:
- * - global variables: STT_OBJECT symbols with STB_GLOBAL or STB_WEAK binding in allocated,
- *   non-code sections. The DATASEC fixup asks where each BTF_VAR_GLOBAL_ALLOCATED variable
- *   is; a static variable of the same name (objects linked from several files hold such
- *   pairs) has a local symbol elsewhere in the section and must not answer for it, as libbpf
- *   also rules. An object has a few, so a question compares the name's bytes in the two
- *   string tables in place; one with more than SCAN_LIMIT gets a map by name.
- * - hidden subprograms: global STT_FUNC symbols of .text with STV_HIDDEN or STV_INTERNAL
- *   visibility (`__hidden`).
- */
-class FixupSymbols {
-  /** Symbol indices of the variable candidates, and the section each is defined in. */
-  readonly #candidates: number[] = [];
-  readonly #sections: number[] = [];
-  #byName: Map<string, number[]> | undefined;
-  readonly hiddenSubprograms: string[] = [];
-
-  constructor(private readonly elf: ElfFile) {
-    const table = elf.symbolTable;
-    for (let index = 1; index < table.count; index++) {
-      const type = table.type(index);
-      const binding = table.binding(index);
-      if (type === SymbolType.OBJECT ? binding !== SymbolBinding.GLOBAL && binding !== SymbolBinding.WEAK : type !== SymbolType.FUNC || binding === SymbolBinding.LOCAL) continue;
-      const sectionIndex = table.sectionIndex(index);
-      const section = elf.sections[sectionIndex];
-      if (section === undefined) continue;
-      if (type === SymbolType.FUNC) {
-        const visibility = table.visibility(index);
-        if ((visibility === SymbolVisibility.HIDDEN || visibility === SymbolVisibility.INTERNAL) && section.name === ".text") {
-          this.hiddenSubprograms.push(table.name(index));
-        }
-      } else if ((section.flags & SectionFlags.ALLOC) !== 0 && !isExecutable(section)) {
-        this.#candidates.push(index);
-        this.#sections.push(sectionIndex);
-      }
-    }
-  }
-
-  /**
-   * Value (offset in the section) of the global variable's symbol in section `sectionIndex`
-   * named by the NUL-terminated bytes at `nameStart` in `strings`.
-   */
-  variableOffset(sectionIndex: number, strings: Uint8Array, nameStart: number): number | undefined {
-    const table = this.elf.symbolTable;
-    const candidates = this.#candidates;
-    if (candidates.length <= SCAN_LIMIT) {
-      const sections = this.#sections;
-      for (let i = 0; i < candidates.length; i++) {
-        if (sections[i] === sectionIndex && table.nameEqualsBytes(candidates[i], strings, nameStart)) return table.value(candidates[i]);
-      }
-      return undefined;
-    }
-    // The map is keyed by decoded names; the bytes decide, as in the scan (two different
-    // invalid UTF-8 names decode to the same string).
-    const name = decodeAscii(strings, nameStart, strings.indexOf(0, nameStart));
-    for (const index of this.#nameMap(candidates).get(name) ?? []) {
-      if (table.sectionIndex(index) === sectionIndex && table.nameEqualsBytes(index, strings, nameStart)) return table.value(index);
-    }
-    return undefined;
-  }
-
-  #nameMap(candidates: readonly number[]): Map<string, number[]> {
-    if (this.#byName === undefined) {
-      this.#byName = new Map();
-      const table = this.elf.symbolTable;
-      for (const index of candidates) {
-        const name = table.name(index);
-        const list = this.#byName.get(name);
-        if (list === undefined) this.#byName.set(name, [index]);
-        else list.push(index);
-      }
-    }
-    return this.#byName;
-  }
-}
-
-/**
- * BTF key and value types for legacy maps, from libbpf's and iproute2's BPF_ANNOTATE_KV_PAIR:
- * `struct ____btf_map_<map name> { key_type key; value_type value; }`. Used, as they used it,
- * only when the two sizes are the map's key and value sizes (otherwise the map gets no types).
- */
-function annotatedKeyValueTypes(btf: Btf, maps: readonly MapSpec[]): void {
-  for (const map of maps) {
-    const pair = btf.typeByName(`____btf_map_${map.name}`, "struct");
-    if (pair === undefined || pair.kind !== "struct") continue;
-    const key = pair.members.find((member) => member.name === "key");
-    const value = pair.members.find((member) => member.name === "value");
-    if (key === undefined || value === undefined) continue;
-    if (sizeOrNone(btf, key.type) !== map.keySize || sizeOrNone(btf, value.type) !== map.valueSize) continue;
-    map.keyTypeId = key.type;
-    map.valueTypeId = value.type;
-  }
-}
-
-/** The size of a type, or -1 for one without a size (void, a function...). */
-function sizeOrNone(btf: Btf, id: number): number {
-  try {
-    return btf.sizeof(id);
-  } catch (error) {
-    if (error instanceof BtfError) return -1;
-    throw error;
-  }
-}
 
 /** iproute2's tail-call sections: "<map id>/<key>", each number decimal or 0x hex (what C's %i reads). */
 const TAIL_CALL_SECTION = /^(0x[0-9a-f]+|\d+)\/(0x[0-9a-f]+|\d+)$/i;

@@ -12,13 +12,18 @@
 // and a record cut short inside map_flags (17 to 19 bytes) has the rest of it zero, as both
 // loaders copied records into a zeroed struct.
 //
+// Key and value types: neither struct says them, but libbpf 0.x and iproute2 took them from
+// BPF_ANNOTATE_KV_PAIR's `struct ____btf_map_<name> { key; value; }` in the object's BTF
+// (annotatedKeyValueTypes, which parseObject calls once it has the BTF).
+//
 // iproute2's maps of maps: an outer map (array or hash of maps) names the definition its inner
 // maps follow by that definition's `id` (inner_id). Every map with an `id`, no inner_id of its
 // own and an inner_idx other than -1 then goes into slot inner_idx of each outer map whose
 // inner_id is that id (iproute2's lib/bpf_legacy.c, bpf_maps_attach_all).
 
 import { ByteReader } from "../common/reader.js";
-import { SpecError } from "../common/errors.js";
+import { BtfError, SpecError } from "../common/errors.js";
+import type { Btf } from "../btf/index.js";
 import { MapType } from "../common/uapi.js";
 import { SymbolType, type ElfFile, type ElfSection, type ElfSymbol } from "../elf/index.js";
 import { emptyMapSpec, type MapPinning, type MapSpec } from "./spec.js";
@@ -152,4 +157,32 @@ function mapSymbols(elf: ElfFile, section: ElfSection): ElfSymbol[] {
       (s) => s.sectionIndex === section.index && s.name !== "" && (s.type === SymbolType.OBJECT || s.type === SymbolType.NOTYPE),
     )
     .sort((a, b) => a.value - b.value);
+}
+
+/**
+ * BTF key and value types for legacy maps, from libbpf's and iproute2's BPF_ANNOTATE_KV_PAIR:
+ * `struct ____btf_map_<map name> { key_type key; value_type value; }`. Used, as they used it,
+ * only when the two sizes are the map's key and value sizes (otherwise the map gets no types).
+ */
+export function annotatedKeyValueTypes(btf: Btf, maps: readonly MapSpec[]): void {
+  for (const map of maps) {
+    const pair = btf.typeByName(`____btf_map_${map.name}`, "struct");
+    if (pair === undefined || pair.kind !== "struct") continue;
+    const key = pair.members.find((member) => member.name === "key");
+    const value = pair.members.find((member) => member.name === "value");
+    if (key === undefined || value === undefined) continue;
+    if (sizeOrNone(btf, key.type) !== map.keySize || sizeOrNone(btf, value.type) !== map.valueSize) continue;
+    map.keyTypeId = key.type;
+    map.valueTypeId = value.type;
+  }
+}
+
+/** The size of a type, or -1 for one without a size (void, a function...). */
+function sizeOrNone(btf: Btf, id: number): number {
+  try {
+    return btf.sizeof(id);
+  } catch (error) {
+    if (error instanceof BtfError) return -1;
+    throw error;
+  }
 }
