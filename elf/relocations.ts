@@ -18,11 +18,8 @@ export interface ElfRelocation {
   readonly addend: bigint;
 }
 
-/**
- * The entries of relocation section `section`. `file` is a DataView of the whole file, when
- * the caller has one (ElfFile.view); without it, one is made of the section's bytes.
- */
-export function readRelocations(section: ElfSection, littleEndian: boolean, file?: DataView): ElfRelocation[] {
+/** The entries of relocation section `section`, read through `file`, a DataView of the whole file (ElfFile.view). */
+export function readRelocations(section: ElfSection, littleEndian: boolean, file: DataView): ElfRelocation[] {
   const withAddend = section.type === SectionType.RELA;
   if (!withAddend && section.type !== SectionType.REL) {
     throw new ElfError(`section is not a relocation section (type ${section.type})`, { offset: section.offset, section: section.name });
@@ -35,21 +32,15 @@ export function readRelocations(section: ElfSection, littleEndian: boolean, file
     });
   }
   // The section's extent was checked when its header was read: no check per field.
-  let view = file;
-  let start = section.offset;
-  if (view === undefined) {
-    const data = section.data;
-    view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    start = 0;
-  }
+  const view = file;
   const count = section.size / entrySize;
   const relocations: ElfRelocation[] = new Array(count);
-  for (let i = 0, at = start; i < count; i++, at += entrySize) {
+  for (let i = 0, at = section.offset; i < count; i++, at += entrySize) {
     // r_info = symbol index << 32 | type: read the two 32-bit halves in file order.
     const infoLow = view.getUint32(at + (littleEndian ? 8 : 12), littleEndian);
     const infoHigh = view.getUint32(at + (littleEndian ? 12 : 8), littleEndian);
     relocations[i] = {
-      offset: u64AsNumber(view, at, littleEndian, "relocation offset", 0, section.offset - start),
+      offset: u64AsNumber(view, at, littleEndian, "relocation offset"),
       symbolIndex: infoHigh,
       type: infoLow,
       addend: withAddend ? view.getBigInt64(at + 16, littleEndian) : 0n,

@@ -43,7 +43,7 @@ export class SymbolTable {
   private readonly extended: number[] | undefined;
 
   constructor(
-    private readonly symtab: ElfSection,
+    symtab: ElfSection,
     private readonly names: StringTable,
     private readonly littleEndian: boolean,
     private readonly extendedIndices: ElfSection | undefined,
