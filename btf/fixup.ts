@@ -43,13 +43,9 @@ export interface DataSectionFacts {
  * Writes DATASEC sizes and variable offsets from the ELF file into `btf.bytes`, in place
  * (types, ids and strings untouched, so .BTF.ext offsets stay valid), and returns which
  * DATASEC describes each ELF section: type id by section index. The bytes must be the
- * caller's own: parseObject's private copy of the object, or a copy made for the purpose.
- *
- * `overwritten`, when given, receives every word before it is overwritten, as pairs (byte
- * offset in btf.bytes, previous value): written back in reverse order, they restore the
- * section as the compiler wrote it (parseObject hashes the file as it was: ObjectSpec.sha1).
+ * caller's own: parseObject's private copy of .BTF, or a copy made for the purpose.
  */
-export function fixupDatasecs(btf: Btf, facts: DataSectionFacts, overwritten?: number[]): Map<number, number> {
+export function fixupDatasecs(btf: Btf, facts: DataSectionFacts): Map<number, number> {
   const datasecs = new Map<number, number>();
   const le = btf.littleEndian;
   // Records are found through the index (btf.offsets, relative to the type section).
@@ -59,7 +55,6 @@ export function fixupDatasecs(btf: Btf, facts: DataSectionFacts, overwritten?: n
   if (btf.base !== undefined) throw new BtfError("DATASEC fixup applies to an object's own BTF, not to split BTF");
   // Name offsets were checked against this section when the types were indexed.
   const strings = btf.strings.bytes;
-  const write = recordWriter(btf, overwritten);
   for (let i = 1; i < offsets.length; i++) {
     const record = offsets[i];
     const info = view.getUint32(record + 4, le);
@@ -73,7 +68,7 @@ export function fixupDatasecs(btf: Btf, facts: DataSectionFacts, overwritten?: n
     const declaredSize = view.getUint32(record + 8, le);
     const size = declaredSize === 0 && section >= 0 ? facts.sectionSize(section) : declaredSize;
     let changed = size !== declaredSize;
-    if (changed) write(record + 8, size);
+    if (changed) view.setUint32(record + 8, size, le);
     let sorted = true;
     let previous = 0;
     for (let v = 0; v < vlen; v++) {
@@ -85,7 +80,7 @@ export function fixupDatasecs(btf: Btf, facts: DataSectionFacts, overwritten?: n
       if (variable !== NOT_ALLOCATED && section >= 0) {
         const placed = facts.symbolOffset(section, strings, view.getUint32(variable, le));
         if (placed !== undefined && placed !== offset) {
-          write(entry + 4, placed);
+          view.setUint32(entry + 4, placed, le);
           offset = placed;
           changed = true;
         }
@@ -93,7 +88,7 @@ export function fixupDatasecs(btf: Btf, facts: DataSectionFacts, overwritten?: n
       if (offset < previous) sorted = false;
       previous = offset;
     }
-    if (!sorted) sortByOffset(view, record + 12, vlen, le, write);
+    if (!sorted) sortByOffset(view, record + 12, vlen, le);
     if (changed || !sorted) btf.reread(btf.firstTypeId + i - 1);
   }
   return datasecs;
@@ -109,34 +104,18 @@ const BTF_FUNC_GLOBAL = 1;
  * libbpf does, the verifier may check it as a static function: in the context of each call,
  * knowing what its pointer arguments point to, instead of from its declared types alone
  * (which refuses, for one, dereferencing an `int *` argument that could be NULL).
- * `overwritten` journals the writes as fixupDatasecs does.
  */
-export function markFunctionsStatic(btf: Btf, names: readonly string[], overwritten?: number[]): void {
+export function markFunctionsStatic(btf: Btf, names: readonly string[]): void {
   if (btf.base !== undefined) throw new BtfError("FUNC linkage fixup applies to an object's own BTF, not to split BTF");
-  const write = recordWriter(btf, overwritten);
   for (const name of names) {
     for (const id of btf.idsByName(name)) {
       if (btf.kindOf(id) !== BtfKind.FUNC) continue;
       const info = btf.records.getUint32(btf.offsets[id] + 4, btf.littleEndian);
       if ((info & 0xffff) !== BTF_FUNC_GLOBAL) continue;
-      write(btf.offsets[id] + 4, ((info & ~0xffff) | BTF_FUNC_STATIC) >>> 0);
+      btf.records.setUint32(btf.offsets[id] + 4, ((info & ~0xffff) | BTF_FUNC_STATIC) >>> 0, btf.littleEndian);
       btf.reread(id);
     }
   }
-}
-
-/**
- * Writes a word of the type records (`at` relative to them, like btf.offsets), journaling
- * the word it replaces into `overwritten` first, when given: pairs (byte offset in btf.bytes,
- * previous value).
- */
-function recordWriter(btf: Btf, overwritten: number[] | undefined): (at: number, value: number) => void {
-  const view = btf.records;
-  const le = btf.littleEndian;
-  return (at, value) => {
-    if (overwritten !== undefined) overwritten.push(btf.types.base + at, view.getUint32(at, le));
-    view.setUint32(at, value, le);
-  };
 }
 
 /** Whether the NUL-terminated bytes at `start` spell the ASCII `text`. */
@@ -145,8 +124,8 @@ function bytesSpell(bytes: Uint8Array, start: number, text: string): boolean {
   return bytes[start + text.length] === 0;
 }
 
-/** Sorts `count` btf_var_secinfo records at `at` by offset, in place, writing through `write`. */
-function sortByOffset(view: DataView, at: number, count: number, le: boolean, write: (at: number, value: number) => void): void {
+/** Sorts `count` btf_var_secinfo records at `at` by offset, in place. */
+function sortByOffset(view: DataView, at: number, count: number, le: boolean): void {
   const entries = [];
   for (let v = 0; v < count; v++) {
     const entry = at + v * 12;
@@ -155,9 +134,9 @@ function sortByOffset(view: DataView, at: number, count: number, le: boolean, wr
   entries.sort((a, b) => a.offset - b.offset);
   for (let v = 0; v < count; v++) {
     const entry = at + v * 12;
-    write(entry, entries[v].type);
-    write(entry + 4, entries[v].offset);
-    write(entry + 8, entries[v].size);
+    view.setUint32(entry, entries[v].type, le);
+    view.setUint32(entry + 4, entries[v].offset, le);
+    view.setUint32(entry + 8, entries[v].size, le);
   }
 }
 

@@ -183,5 +183,5 @@ function describeMaps(spec: ObjectSpec, obj: LoadedObject, programMapIds: readon
 
 function pinnedPath(spec: ObjectSpec, name: string, pinRoot: string): string | undefined {
   const mapSpec = spec.maps.get(name);
-  return mapSpec === undefined ? undefined : pinPathFor(mapSpec, pinRoot, () => spec.sha1);
+  return mapSpec === undefined ? undefined : pinPathFor(mapSpec, pinRoot, spec.sha1);
 }

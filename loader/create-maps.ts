@@ -23,8 +23,8 @@ import type { Btf } from "../btf/index.js";
 export interface MapCreation {
   /** bpffs directory under which maps are pinned. */
   readonly pinRoot: string;
-  /** The object's SHA-1: iproute2's PIN_OBJECT_NS directory. */
-  readonly objectSha1: () => string;
+  /** The object file's SHA-1 (ObjectSpec.sha1): iproute2's PIN_OBJECT_NS directory. */
+  readonly objectSha1: string | undefined;
   /** Pins this load created, so that a failed load can remove them again. */
   readonly pinned: string[];
   /** The object's BTF in the kernel, for key/value type ids; undefined without BTF. */
@@ -153,7 +153,7 @@ function typedCodecs(spec: MapSpec, creation: MapCreation): MapCodecs | undefine
  * iproute2's layout: PIN_GLOBAL_NS maps in tc/globals (shared by every object; iproute2
  * links xdp/ to tc/), PIN_OBJECT_NS maps in tc/<SHA-1 of the object file>.
  */
-export function pinPathFor(spec: MapSpec, pinRoot: string, objectSha1?: () => string): string | undefined {
+export function pinPathFor(spec: MapSpec, pinRoot: string, objectSha1?: string): string | undefined {
   switch (spec.pinning) {
     case "none":
       return undefined;
@@ -162,8 +162,14 @@ export function pinPathFor(spec: MapSpec, pinRoot: string, objectSha1?: () => st
     case "global-ns":
       return checkedPinPath(pinRoot, ["tc", "globals", spec.name], spec);
     case "object-ns":
-      if (objectSha1 === undefined) throw new SpecError("PIN_OBJECT_NS needs the object's SHA-1 to name its directory", { part: spec.name });
-      return checkedPinPath(pinRoot, ["tc", objectSha1(), spec.name], spec);
+      if (objectSha1 === undefined) {
+        throw new SpecError(
+          "PIN_OBJECT_NS names its directory after the object file's SHA-1, which parseObject computes only for objects with a legacy " +
+            "maps section (iproute2's): set the spec's sha1 to the file's SHA-1 (hex)",
+          { part: spec.name },
+        );
+      }
+      return checkedPinPath(pinRoot, ["tc", objectSha1, spec.name], spec);
   }
 }
 

@@ -51,7 +51,7 @@ export function load(spec: ObjectSpec, options: LoadOptions = {}): LoadedObject 
   const programs = new Map<string, Program>();
   const warn = options.onWarning ?? ((message: string) => console.warn(`tsbpf: ${message}`));
   const btfFd = loadObjectBtf(spec, warn);
-  const creation: MapCreation = { pinRoot: options.pinRoot ?? "/sys/fs/bpf", pinned: [], btfFd, btf: spec.btf, warn, objectSha1: () => spec.sha1 };
+  const creation: MapCreation = { pinRoot: options.pinRoot ?? "/sys/fs/bpf", pinned: [], btfFd, btf: spec.btf, warn, objectSha1: spec.sha1 };
   let externs: LoadedExterns | undefined;
   try {
     for (const mapSpec of spec.maps.values()) maps.set(mapSpec.name, createMapFromSpec(mapSpec, creation));

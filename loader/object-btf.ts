@@ -1,7 +1,7 @@
-// The object's BTF as parseObject hands it out: parsed from the private copy of the file, with
-// what the compiler could not know filled in (btf/fixup.ts): DATASEC sizes and variable
-// offsets from the ELF file, and static linkage for hidden global subprograms. Both write into
-// the copy; the words they overwrite are kept, so that `sha1` can hash the file as it was given.
+// The object's BTF as parseObject hands it out: parsed from the spec's private copy of .BTF,
+// with what the compiler could not know filled in (btf/fixup.ts): DATASEC sizes and variable
+// offsets from the ELF file, and static linkage for hidden global subprograms. Both write
+// into that copy, never into the caller's bytes.
 
 import { decodeAscii } from "../common/reader.js";
 import { parseBtf, type Btf } from "../btf/index.js";
@@ -15,42 +15,22 @@ export interface ObjectBtf {
 }
 
 /**
- * The object's BTF with DATASEC sizes and variable offsets filled in from the ELF file
- * (btf/fixup.ts), written in place: the section is a view into parseObject's private copy.
- * Each word the fixup overwrites goes to `overwritten` first, so that `sha1` can hash the
- * file as it was given.
+ * The object's BTF, parsed from `bytes` (a private copy of the .BTF section: the fixups write
+ * into it), with DATASEC sizes and variable offsets filled in from the ELF file. `allocated`
+ * are the file's SHF_ALLOC sections, the ones a DATASEC can describe.
  */
-export function objectBtf(elf: ElfFile, section: ElfSection, allocated: readonly ElfSection[], overwritten: number[]): ObjectBtf {
-  const btf = parseBtf(section.data);
+export function objectBtf(elf: ElfFile, bytes: Uint8Array, allocated: readonly ElfSection[]): ObjectBtf {
+  const btf = parseBtf(bytes);
   const symbols = new FixupSymbols(elf);
-  const datasecs = fixupDatasecs(
-    btf,
-    {
-      sectionIndex: (strings, nameStart) => allocated.find((candidate) => candidate.nameEqualsBytes(strings, nameStart))?.index ?? -1,
-      sectionSize: (index) => elf.sections[index].size,
-      symbolOffset: (index, strings, nameStart) => symbols.variableOffset(index, strings, nameStart),
-    },
-    overwritten,
-  );
+  const datasecs = fixupDatasecs(btf, {
+    sectionIndex: (strings, nameStart) => allocated.find((candidate) => candidate.nameEqualsBytes(strings, nameStart))?.index ?? -1,
+    sectionSize: (index) => elf.sections[index].size,
+    symbolOffset: (index, strings, nameStart) => symbols.variableOffset(index, strings, nameStart),
+  });
   // Hidden global subprograms can be called from no other object: libbpf gives their BTF
   // FUNCs static linkage, so that the verifier checks them in their callers' context.
-  if (symbols.hiddenSubprograms.length > 0) markFunctionsStatic(btf, symbols.hiddenSubprograms, overwritten);
+  if (symbols.hiddenSubprograms.length > 0) markFunctionsStatic(btf, symbols.hiddenSubprograms);
   return { btf, datasecs };
-}
-
-/**
- * The file as parseObject was given it: `bytes` (the private copy) itself, or, once the
- * DATASEC fixup has written into its .BTF (all of it, or part before it failed), a copy with
- * the overwritten words put back, last first.
- */
-export function originalFile(bytes: Uint8Array, btfSection: ElfSection | undefined, overwritten: readonly number[]): Uint8Array {
-  if (btfSection === undefined || overwritten.length === 0) return bytes;
-  const original = bytes.slice();
-  const view = new DataView(original.buffer, original.byteOffset, original.byteLength);
-  // The BTF magic says its byte order (0xeb9f read in its own order); parseBtf checked it.
-  const littleEndian = original[btfSection.offset] === 0x9f;
-  for (let i = overwritten.length - 2; i >= 0; i -= 2) view.setUint32(btfSection.offset + overwritten[i], overwritten[i + 1], littleEndian);
-  return original;
 }
 
 /** Variable symbols compared by name in place up to this many; past it, a map by name. */

@@ -8,7 +8,7 @@ import { SymbolBinding, SymbolType, isExecutable, type ElfFile, type ElfSymbol }
 import { decodeInstructions, type Instruction } from "../insn/instruction.js";
 import type { FunctionExtInfo } from "../btf/ext-info.js";
 import { INSN_SIZE } from "../insn/opcodes.js";
-import type { FunctionExtent, Reference } from "./references.js";
+import type { CodeSection, FunctionExtent, Reference } from "./references.js";
 import { matchSection } from "./section-names.js";
 
 export class ProgramSpec {
@@ -128,8 +128,10 @@ export class ProgramSpec {
 /**
  * The functions of each executable section, sorted by offset. A function ends where its
  * symbol's st_size says, or (when the compiler left st_size at 0) where the next begins.
+ * `code` has the CodeSection (with the private copy of its bytes) of every executable section,
+ * by section index.
  */
-export function findFunctions(elf: ElfFile): Map<number, FunctionExtent[]> {
+export function findFunctions(elf: ElfFile, code: readonly (CodeSection | undefined)[]): Map<number, FunctionExtent[]> {
   const bySection = new Map<number, FunctionExtent[]>();
   // Functions are STT_FUNC symbols. Clang before 9 typed no symbol at all: in a code section
   // with no STT_FUNC symbol, every named untyped symbol is a function, except the assembler's
@@ -154,7 +156,7 @@ export function findFunctions(elf: ElfFile): Map<number, FunctionExtent[]> {
           part: symbol.name,
         });
       }
-      extents.push({ name: symbol.name, symbol, section, start: symbol.value, end });
+      extents.push({ name: symbol.name, symbol, section: code[index]!, start: symbol.value, end });
     }
     bySection.set(index, extents);
   }

@@ -36,26 +36,43 @@ export type ReferenceKind = Reference["kind"];
 
 const BPF_CALL_OPCODE = 0x85; // BPF_JMP | BPF_CALL
 
+/** An executable section as the spec keeps it: its name, its index, and a private copy of its code. */
+export interface CodeSection {
+  readonly index: number;
+  readonly name: string;
+  /** The section's instructions, copied out of the file (the spec's programs are views of it). */
+  readonly bytes: Uint8Array;
+}
+
 /** A function symbol's extent within its section, in bytes. */
 export interface FunctionExtent {
   readonly name: string;
   readonly symbol: ElfSymbol;
-  readonly section: ElfSection;
+  readonly section: CodeSection;
   readonly start: number;
   readonly end: number;
 }
 
-/** Everything reference resolution needs to know about the object, built once per parse. */
-export interface ReferenceContext {
-  readonly elf: ElfFile;
+/**
+ * What finding a call's target takes: every function, by section. The programs' references
+ * read it after the parse (same-section calls are found then), so it holds nothing of the file.
+ */
+export interface CallTargets {
+  readonly littleEndian: boolean;
   /** Function extents per executable section index, sorted by start. */
   readonly functions: ReadonlyMap<number, readonly FunctionExtent[]>;
+  /** Per executable section: its functions by start offset (built on first use). */
+  starts?: Map<number, Map<number, FunctionExtent>>;
+}
+
+/** Everything reference resolution needs to know about the object while it is parsed. */
+export interface ReferenceContext {
+  readonly elf: ElfFile;
+  readonly calls: CallTargets;
   /** Sections whose symbols are map definitions (.maps, maps). */
   readonly mapSections: ReadonlySet<number>;
   /** Sections holding global data (.data, .rodata*, .bss, .data.*). */
   readonly dataSections: ReadonlySet<number>;
-  /** Per executable section: its functions by start offset (built on first use). */
-  functionStarts?: Map<number, Map<number, FunctionExtent>>;
   /** Per map section: named map symbols by offset (built on first use). */
   mapSymbols?: Map<number, Map<number, ElfSymbol>>;
 }
@@ -93,10 +110,9 @@ export function collectReferences(ctx: ReferenceContext, section: ElfSection, fu
  * writes the relative offset into imm. They are found by a pass over the instructions, made
  * when the references are first needed (linking, disassembly), as libbpf finds them at load.
  */
-export function withSameSectionCalls(ctx: ReferenceContext, fn: FunctionExtent, relocated: Reference[]): Reference[] {
-  const bytes = fn.section.data;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const le = ctx.elf.littleEndian;
+export function withSameSectionCalls(targets: CallTargets, fn: FunctionExtent, relocated: Reference[]): Reference[] {
+  const bytes = fn.section.bytes;
+  const le = targets.littleEndian;
   let calls: Reference[] | undefined;
   let nextRelocated = 0;
   for (let at = fn.start; at + INSN_SIZE <= fn.end; at += INSN_SIZE) {
@@ -110,8 +126,8 @@ export function withSameSectionCalls(ctx: ReferenceContext, fn: FunctionExtent, 
     // A call with a relocation (to another section) is among the relocated references.
     while (nextRelocated < relocated.length && relocated[nextRelocated].insn < insn) nextRelocated++;
     if (nextRelocated < relocated.length && relocated[nextRelocated].insn === insn) continue;
-    const targetOffset = at + (view.getInt32(at + 4, le) + 1) * INSN_SIZE;
-    const target = functionAt(ctx, fn.section, targetOffset);
+    const targetOffset = at + (immediateAt(bytes, at, le) + 1) * INSN_SIZE;
+    const target = functionAt(targets, fn.section.index, targetOffset);
     if (target === undefined) {
       throw new RelocationError(`call jumps to byte ${targetOffset} of ${fn.section.name}, where no function starts`, {
         program: fn.name,
@@ -161,18 +177,18 @@ function classify(
   insn: number,
   symbol: ElfSymbol,
 ): Reference {
-  // The instruction, read through the file's view: relocation.offset lies inside fn, whose
-  // extent findFunctions checked to be whole instructions inside the section.
-  const { view } = ctx.elf;
-  const at = fn.section.offset + relocation.offset;
-  const opcode = view.getUint8(at);
+  // The instruction: relocation.offset lies inside fn, whose extent findFunctions checked to
+  // be whole instructions inside the section.
+  const code = fn.section.bytes;
+  const at = relocation.offset;
+  const opcode = code[at];
   const isLoad = opcode === BPF_LD_IMM64;
   const isCall = opcode === BPF_CALL_OPCODE;
   if (!isLoad && !isCall) {
     throw relocationFailure(fn, insn, symbol, `relocation on an instruction with opcode 0x${opcode.toString(16)}; only ld_imm64 and call can be relocated`);
   }
   // REL relocations keep their addend in the instruction's immediate (in bytes for ld_imm64).
-  const imm = view.getInt32(at + 4, ctx.elf.littleEndian);
+  const imm = immediateAt(code, at, ctx.elf.littleEndian);
 
   if (symbol.sectionIndex === SHN_UNDEF) {
     if (symbol.name === "") throw relocationFailure(fn, insn, symbol, "relocation against an unnamed undefined symbol");
@@ -191,7 +207,7 @@ function classify(
   if (isExecutable(section)) {
     // Calls: target slot = symbol slot + imm + 1. ld_imm64 of a function: imm is a byte offset.
     const targetOffset = isCall ? symbol.value + (imm + 1) * INSN_SIZE : symbol.value + imm;
-    const target = functionAt(ctx, section, targetOffset);
+    const target = functionAt(ctx.calls, section.index, targetOffset);
     if (target === undefined) throw relocationFailure(fn, insn, symbol, `no function starts at byte ${targetOffset} of ${section.name}`);
     return { kind: isCall ? "call" : "function", insn, target: target.name };
   }
@@ -213,12 +229,19 @@ function srcRegister(regs: number, littleEndian: boolean): number {
   return littleEndian ? regs >>> 4 : regs & 0x0f;
 }
 
-function functionAt(ctx: ReferenceContext, section: ElfSection, offset: number): FunctionExtent | undefined {
-  if (ctx.functionStarts === undefined) {
-    ctx.functionStarts = new Map();
-    for (const [index, extents] of ctx.functions) ctx.functionStarts.set(index, new Map(extents.map((f) => [f.start, f])));
+/** The imm field (bytes 4-7) of the instruction at byte `at`, a signed 32-bit integer. */
+function immediateAt(code: Uint8Array, at: number, littleEndian: boolean): number {
+  return littleEndian
+    ? code[at + 4] | (code[at + 5] << 8) | (code[at + 6] << 16) | (code[at + 7] << 24)
+    : (code[at + 4] << 24) | (code[at + 5] << 16) | (code[at + 6] << 8) | code[at + 7];
+}
+
+function functionAt(targets: CallTargets, sectionIndex: number, offset: number): FunctionExtent | undefined {
+  if (targets.starts === undefined) {
+    targets.starts = new Map();
+    for (const [index, extents] of targets.functions) targets.starts.set(index, new Map(extents.map((f) => [f.start, f])));
   }
-  return ctx.functionStarts.get(section.index)?.get(offset);
+  return targets.starts.get(sectionIndex)?.get(offset);
 }
 
 function mapSymbolAt(ctx: ReferenceContext, section: ElfSection, offset: number): ElfSymbol | undefined {

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { SpecError } from "../common/errors.js";
 import { MapType, ProgramType } from "../common/uapi.js";
-import { copyBytes } from "../common/slab.js";
+import { copyAll } from "../common/slab.js";
 import { decodeAscii } from "../common/reader.js";
 import { parseBtfExt, extInfoForFunction, type Btf, type BtfExt } from "../btf/index.js";
 import { EM_BPF, SectionFlags, SectionType, isExecutable, parseElf, type ElfFile, type ElfSection } from "../elf/index.js";
@@ -13,9 +13,9 @@ import { readBtfMaps } from "../maps/btf-maps.js";
 import { readMapInitialValues } from "../maps/btf-map-values.js";
 import { annotatedKeyValueTypes, readLegacyMaps } from "../maps/legacy-maps.js";
 import type { MapSpec } from "../maps/spec.js";
-import { objectBtf, originalFile, type ObjectBtf } from "./object-btf.js";
+import { objectBtf, type ObjectBtf } from "./object-btf.js";
 import { ProgramSpec, findFunctions } from "./programs.js";
-import { collectReferences, withSameSectionCalls, type ReferenceContext } from "./references.js";
+import { collectReferences, withSameSectionCalls, type CallTargets, type CodeSection, type ReferenceContext } from "./references.js";
 import { readVariables, type VariableSpec } from "./variables.js";
 
 /** A global data section (.data, .rodata, .bss, .data.*, .rodata.*): becomes an array map at load. */
@@ -32,11 +32,12 @@ export interface ObjectSpec {
   /** The object's name (ParseOptions.name, e.g. the file name without ".o"); prefixes global data map names. */
   name: string;
   /**
-   * SHA-1 of the object's bytes as parseObject was given them, in hex: iproute2 pins
-   * PIN_OBJECT_NS maps under it. Computed on first read (edits made in place to the spec's
-   * views, such as a data section's contents, count as changes to those bytes).
+   * SHA-1 of the object's bytes as parseObject was given them, in hex, for objects with a
+   * legacy `maps` section: iproute2 pins their PIN_OBJECT_NS maps under tc/<this>, and so does
+   * the loader. Undefined for other objects, which have no such pinning (the spec keeps no
+   * copy of the whole file to hash later; hash the file yourself if you want its SHA-1).
    */
-  readonly sha1: string;
+  sha1: string | undefined;
   /** Entry-point programs by name (functions in program sections). */
   programs: Map<string, ProgramSpec>;
   /** Functions in .text, linked into the programs that call them. */
@@ -67,11 +68,12 @@ export interface ParseOptions {
 }
 
 export function parseObject(input: Uint8Array, options: ParseOptions = {}): ObjectSpec {
-  // One private copy of the file: every part of the spec is a view into it, so the spec
-  // never sees later changes to the caller's buffer, at the cost of one copy, not hundreds
-  // (from a shared slab for small files: common/slab.ts).
-  const bytes = copyBytes(input);
-  const elf = parseElf(bytes);
+  // The caller's bytes are read during this call only. What the spec keeps of them (code,
+  // .BTF, .BTF.ext, initial data) is copied once, side by side (common/slab.ts), the way
+  // libbpf copies what it keeps before it lets the file go: the spec never sees later changes
+  // to the caller's buffer, and holds no byte it does not describe (DWARF, symbols and
+  // relocations are most of an object file).
+  const elf = parseElf(input);
   if (elf.machine !== EM_BPF && !options.anyMachine) {
     throw new SpecError(`e_machine is ${elf.machine}, not EM_BPF (247): this is not a BPF object`, { part: "ELF header" });
   }
@@ -82,18 +84,24 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Obje
   let licenseSection: ElfSection | undefined;
   let versionSection: ElfSection | undefined;
   const mapSections: ElfSection[] = [];
-  const dataSections = new Map<string, DataSectionSpec>();
+  const dataSectionList: ElfSection[] = [];
   const dataSectionIndices = new Set<number>();
   // Sections that can hold variables, for the DATASEC fixup: only these are SHF_ALLOC.
   const allocated: ElfSection[] = [];
+  // Sections whose bytes the spec keeps: code, .BTF, .BTF.ext and initial data.
+  const kept: ElfSection[] = [];
   for (const section of elf.sections) {
     // Relocation, symbol and string tables are found by type, not by name (and their names,
     // decoded on first use, then stay undecoded).
     if (section.type !== SectionType.PROGBITS && section.type !== SectionType.NOBITS && (section.flags & SectionFlags.ALLOC) === 0) continue;
     if ((section.flags & SectionFlags.ALLOC) !== 0) allocated.push(section);
+    if (isExecutable(section)) {
+      kept.push(section);
+      continue;
+    }
     switch (section.name) {
-      case ".BTF": btfSection ??= section; continue;
-      case ".BTF.ext": extSection ??= section; continue;
+      case ".BTF": if (btfSection === undefined) kept.push((btfSection = section)); continue;
+      case ".BTF.ext": if (extSection === undefined) kept.push((extSection = section)); continue;
       case "license": licenseSection ??= section; continue;
       case "version": versionSection ??= section; continue;
       case ".maps":
@@ -106,20 +114,40 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Obje
         });
       }
       dataSectionIndices.add(section.index);
-      dataSections.set(section.name, new ObjectDataSection(section));
+      dataSectionList.push(section);
+      if (section.type !== SectionType.NOBITS) kept.push(section);
     }
   }
   const license = readLicense(licenseSection);
   const kernelVersion = readVersion(versionSection, elf.littleEndian);
 
+  // The private copies, by section index.
+  const copies = copyAll(kept.map((section) => section.data));
+  const keptBytes: Uint8Array[] = [];
+  for (let i = 0; i < kept.length; i++) keptBytes[kept[i].index] = copies[i];
+  const dataSections = new Map<string, DataSectionSpec>();
+  for (const section of dataSectionList) dataSections.set(section.name, new ObjectDataSection(section, keptBytes[section.index]));
+
+  // The BTF is read now, while the file is at hand: the DATASEC fixup needs its symbols. An
+  // object that can do without BTF at parse (no map definitions to read from it) still
+  // parses when its BTF is broken; reading `btf` then throws what went wrong.
   let btf: ObjectBtf | undefined;
-  // The words the DATASEC fixup overwrites in .BTF, kept even when it fails partway (sha1 undoes them).
-  const overwritten: number[] = [];
-  const getObjectBtf = () => (btf ??= btfSection === undefined ? undefined : objectBtf(elf, btfSection, allocated, overwritten));
-  const getBtf = () => getObjectBtf()?.btf;
+  let btfFailure: { error: unknown } | undefined;
+  if (btfSection !== undefined) {
+    try {
+      btf = objectBtf(elf, keptBytes[btfSection.index], allocated);
+    } catch (error) {
+      btfFailure = { error };
+    }
+  }
+  const getObjectBtf = (): ObjectBtf | undefined => {
+    if (btfFailure !== undefined) throw btfFailure.error;
+    return btf;
+  };
 
   const maps = new Map<string, MapSpec>();
   const mapSectionIndices = new Set<number>();
+  let legacyMaps = false;
   for (const section of mapSections) {
     mapSectionIndices.add(section.index);
     if (section.name === "maps") {
@@ -127,6 +155,7 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Obje
       for (const map of legacy) addMap(maps, map);
       const objectBtf = legacy.length > 0 ? getObjectBtf() : undefined;
       if (objectBtf !== undefined) annotatedKeyValueTypes(objectBtf.btf, legacy);
+      legacyMaps = true;
       continue;
     }
     const objectBtf = getObjectBtf();
@@ -135,23 +164,27 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Obje
     readMapInitialValues(elf, section, objectBtf.btf, maps);
   }
 
+  const extBytes = extSection === undefined ? undefined : keptBytes[extSection.index];
   let ext: BtfExt | undefined;
   const extInfo = (sectionName: string, start: number, end: number) => () => {
-    const objectBtf = getBtf();
-    if (extSection === undefined || objectBtf === undefined) return undefined;
-    ext ??= parseBtfExt(extSection.data);
+    const objectBtf = getObjectBtf()?.btf;
+    if (extBytes === undefined || objectBtf === undefined) return undefined;
+    ext ??= parseBtfExt(extBytes);
     return extInfoForFunction(ext, objectBtf, sectionName, start, end);
   };
 
-  const functions = findFunctions(elf);
-  const ctx: ReferenceContext = { elf, functions, mapSections: mapSectionIndices, dataSections: dataSectionIndices };
+  const code: CodeSection[] = [];
+  for (const section of kept) if (isExecutable(section)) code[section.index] = { index: section.index, name: section.name, bytes: keptBytes[section.index] };
+  const functions = findFunctions(elf, code);
+  const calls: CallTargets = { littleEndian: elf.littleEndian, functions };
+  const ctx: ReferenceContext = { elf, calls, mapSections: mapSectionIndices, dataSections: dataSectionIndices };
   const programs = new Map<string, ProgramSpec>();
   const subprograms = new Map<string, ProgramSpec>();
   for (const [sectionIndex, extents] of functions) {
-    const section = elf.sections[sectionIndex];
+    const section = code[sectionIndex];
     const isSubprogram = section.name === ".text";
     const table = isSubprogram ? subprograms : programs;
-    const relocated = collectReferences(ctx, section, extents);
+    const relocated = collectReferences(ctx, elf.sections[sectionIndex], extents);
     for (let i = 0; i < extents.length; i++) {
       const fn = extents[i];
       const program = new ProgramSpec({
@@ -161,10 +194,10 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Obje
         linkage: fn.symbol.binding === 0 ? "static" : "global",
         license,
         kernelVersion,
-        bytes: section.data.subarray(fn.start, fn.end),
+        bytes: section.bytes.subarray(fn.start, fn.end),
         littleEndian: elf.littleEndian,
         sectionOffset: fn.start,
-        references: () => withSameSectionCalls(ctx, fn, relocated[i]),
+        references: () => withSameSectionCalls(calls, fn, relocated[i]),
         extInfo: extInfo(section.name, fn.start, fn.end),
       });
       if (!addNew(table, fn.name, program)) {
@@ -179,10 +212,13 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Obje
     }
   }
   rejectCodeOutsideFunctions(elf, functions);
-  if (mapSections.some((section) => section.name === "maps")) linkTailCallSections(programs, maps);
+  if (legacyMaps) linkTailCallSections(programs, maps);
 
   return new ParsedObjectSpec({
     name: options.name ?? "",
+    // iproute2 names the pin directory of PIN_OBJECT_NS maps after the file's SHA-1: hashed
+    // now, from the bytes as given, for objects whose maps can be pinned so (iproute2's).
+    sha1: legacyMaps ? createHash("sha1").update(input).digest("hex") : undefined,
     programs,
     subprograms,
     maps,
@@ -190,9 +226,8 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Obje
     license,
     kernelVersion,
     littleEndian: elf.littleEndian,
-    btfExt: extSection?.data,
-    getBtf,
-    getOriginalFile: () => originalFile(bytes, btfSection, overwritten),
+    btfExt: extBytes,
+    getBtf: () => getObjectBtf()?.btf,
   });
 }
 
@@ -205,6 +240,7 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Obje
  */
 class ParsedObjectSpec implements ObjectSpec {
   name: string;
+  sha1: string | undefined;
   programs: Map<string, ProgramSpec>;
   subprograms: Map<string, ProgramSpec>;
   maps: Map<string, MapSpec>;
@@ -214,14 +250,13 @@ class ParsedObjectSpec implements ObjectSpec {
   littleEndian: boolean;
   btfExt: Uint8Array | undefined;
   private readonly getBtf: () => Btf | undefined;
-  private readonly getOriginalFile: () => Uint8Array;
-  private sha1Hex: string | undefined;
   private variablesByName: Map<string, VariableSpec> | undefined;
 
   constructor(
-    init: Omit<ParsedObjectSpec, "sha1" | "btf" | "variables"> & { getBtf: () => Btf | undefined; getOriginalFile: () => Uint8Array },
+    init: Omit<ParsedObjectSpec, "btf" | "variables"> & { getBtf: () => Btf | undefined },
   ) {
     this.name = init.name;
+    this.sha1 = init.sha1;
     this.programs = init.programs;
     this.subprograms = init.subprograms;
     this.maps = init.maps;
@@ -231,11 +266,6 @@ class ParsedObjectSpec implements ObjectSpec {
     this.littleEndian = init.littleEndian;
     this.btfExt = init.btfExt;
     this.getBtf = init.getBtf;
-    this.getOriginalFile = init.getOriginalFile;
-  }
-
-  get sha1(): string {
-    return (this.sha1Hex ??= createHash("sha1").update(this.getOriginalFile()).digest("hex"));
   }
 
   get btf(): Btf | undefined {
@@ -254,11 +284,12 @@ class ObjectDataSection implements DataSectionSpec {
   readonly: boolean;
   #bytes: Uint8Array | undefined;
 
-  constructor(section: ElfSection) {
+  /** `bytes`: the private copy of the section's bytes; undefined for SHT_NOBITS. */
+  constructor(section: ElfSection, bytes: Uint8Array | undefined) {
     this.name = section.name;
     this.size = section.size;
     this.readonly = (section.flags & SectionFlags.WRITE) === 0;
-    this.#bytes = section.type === SectionType.NOBITS ? undefined : section.data;
+    this.#bytes = bytes;
   }
 
   get contents(): Uint8Array {

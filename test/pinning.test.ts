@@ -27,7 +27,7 @@ describe.skipIf(skipWithoutRoot)("pinning", () => {
     spec.maps.get("private_counts")!.pinning = "object-ns";
     using obj = load(spec, { pinRoot: root });
     expect(spec.sha1).toMatch(/^[0-9a-f]{40}$/);
-    const objectDir = join(root, "tc", spec.sha1);
+    const objectDir = join(root, "tc", spec.sha1!);
     expect(readdirSync(objectDir)).toEqual(["private_counts"]);
     expect(readdirSync(join(root, "tc", "globals"))).toContain("pinned_counts");
     using pinned = BpfMap.openPinned(join(objectDir, "private_counts"));
