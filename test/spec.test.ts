@@ -11,6 +11,7 @@
 // - license: `llvm-readelf -p license`.
 
 import { createHash } from "node:crypto";
+import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { SpecError, isBpfError } from "../common/errors.js";
 import { AttachType, MapType, ProgramType } from "../common/uapi.js";
@@ -25,7 +26,7 @@ import {
   allObjects, bpftoolBtf, ciliumObject, ciliumObjects, objdump, objectBytes, readelfJson, readelfRelocations, readelfString,
   xdpToolsObject, type BpftoolType, type ReadelfJsonSymbol, type TestObject,
 } from "./helpers/objects.js";
-import { compileSources, progPath } from "./helpers/progs.js";
+import { REPO_ROOT, compileSources, progPath } from "./helpers/progs.js";
 
 const STT_FUNC = 2;
 const STT_NOTYPE = 0;
@@ -716,6 +717,33 @@ char LICENSE[] SEC("license") = "GPL";
       buffer.fill(0xa5);
       expect([object.label, describe(spec)]).toEqual([object.label, describe(parseObject(pristine.slice()))]);
     }
+  });
+
+  it("the spec holds on to none of the caller's buffer: with the spec alive and its lazy parts read, the buffer is collected", () => {
+    // In a process of its own, where the garbage collector can be asked to run.
+    const paths = keptPartsObjects().map((o) => o.path);
+    const script = `
+      import { readFileSync } from "node:fs";
+      import { parseObject } from "./loader/spec.ts";
+      // A function of its own, so that no variable of the caller's still holds the last buffer.
+      function parse(path) {
+        const bytes = new Uint8Array(readFileSync(path)); // an ArrayBuffer of its own
+        const spec = parseObject(bytes);
+        for (const p of [...spec.programs.values(), ...spec.subprograms.values()]) void [p.references, p.extInfo, p.instructions];
+        void [spec.btf, spec.variables];
+        return { spec, buffer: new WeakRef(bytes.buffer) };
+      }
+      const parsed = process.argv.slice(1).map(parse);
+      const specs = parsed.map((p) => p.spec), buffers = parsed.map((p) => p.buffer);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      globalThis.gc();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      globalThis.gc();
+      console.log(JSON.stringify({ specs: specs.length, alive: buffers.map((b, i) => b.deref() === undefined ? undefined : process.argv[1 + i]).filter(Boolean) }));
+    `;
+    const result = spawnSync(process.execPath, ["--expose-gc", "--import", "tsx", "--input-type=module", "-e", script, ...paths], { cwd: REPO_ROOT, encoding: "utf8" });
+    expect(result.status, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ specs: paths.length, alive: [] });
   });
 
   it("a DATASEC fixup that fails (a VAR id that names no type) leaves the caller's bytes alone; reading btf says what failed", () => {
