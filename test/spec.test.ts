@@ -683,7 +683,7 @@ char LICENSE[] SEC("license") = "GPL";
     expect(hashed).toBeGreaterThanOrEqual(2); // legacy_maps and iproute2_elf_map at least
   });
 
-  it("the spec keeps copies of what it describes: overwriting the caller's buffer after the parse changes nothing in it", () => {
+  it("the spec keeps copies of what it describes: overwriting the caller's buffer after the parse changes nothing in it; any alignment of the buffer gives the same spec", () => {
     // A variable's value as text (typed values are read in host order: a big-endian object's say why not).
     const valueText = (variable: { get(): unknown }) => {
       try {
@@ -715,7 +715,12 @@ char LICENSE[] SEC("license") = "GPL";
       const buffer = pristine.slice();
       const spec = parseObject(buffer);
       buffer.fill(0xa5);
-      expect([object.label, describe(spec)]).toEqual([object.label, describe(parseObject(pristine.slice()))]);
+      const expected = describe(parseObject(pristine.slice()));
+      expect([object.label, describe(spec)]).toEqual([object.label, expected]);
+      // A Node Buffer from the pool, or a view into a larger buffer, can start at any byte.
+      const larger = new Uint8Array(pristine.length + 3);
+      larger.set(pristine, 3);
+      expect([object.label, describe(parseObject(larger.subarray(3)))]).toEqual([object.label, expected]);
     }
   });
 
