@@ -36,11 +36,6 @@ export function allocateWords(length: number): Uint32Array {
   return new Uint32Array(current, start, length).fill(0);
 }
 
-/** A private copy of `bytes`. */
-export function copyBytes(bytes: Uint8Array): Uint8Array {
-  return copyAll([bytes])[0];
-}
-
 /**
  * Private copies of several byte ranges, side by side in one piece (one reservation for all
  * of them): the copies, in the order given, each starting 8-byte aligned. The few bytes of
